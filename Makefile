@@ -1,0 +1,48 @@
+# Two entry points (see README): `make demo` and `make test`. Both set up what they need first.
+# Setup is idempotent: apt runs only for missing packages, pip only when pyproject.toml changed.
+
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := python3 python3-venv libglib2.0-0 libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 \
+	libfreetype6 libfontconfig1 fonts-dejavu-core libdbus-1-3 libnss3 libnspr4 libxcomposite1 \
+	libxdamage1 libxrandr2 libxtst6 libasound2 libxkbfile1 libxcb-cursor0 libxcb-icccm4 \
+	libxcb-keysyms1 libxcb-shape0 xvfb x11-xserver-utils xdotool mosquitto mosquitto-clients \
+	libvlc5 vlc-plugin-base vlc-plugin-video-output ffmpeg redis-server imagemagick
+
+.PHONY: setup system-packages venv test demo screenshots bench clean
+
+setup: system-packages venv
+
+# python3/python3-venv are skipped when a working python3 with venv is already on PATH (e.g. pyenv).
+system-packages:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  case $$p in python3|python3-venv) python3 -c 'import venv, ensurepip' 2>/dev/null && continue;; esac; \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing system packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "setup: system packages present"; fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+test: setup
+	QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m pytest -q
+
+demo: setup
+	QTWEBENGINE_DISABLE_SANDBOX=1 $(VENV)/bin/roomagent demo $(DEMO_ARGS)
+
+bench: setup
+	QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m tests.bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info

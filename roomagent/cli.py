@@ -1,0 +1,61 @@
+"""The ``roomagent`` command line. Sub-commands import their edge lazily so ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from roomagent import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="roomagent", description="Lecture-room appliance agent.")
+    parser.add_argument("--version", action="version", version=f"roomagent {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run the room agent (production entry point)")
+    p.add_argument("--config", help="room profile (default /etc/roomagent/room.toml + room.d/*.toml)")
+    p.add_argument("--offscreen", metavar="DIR", help="no windows: render offscreen, write screenshots to DIR")
+
+    p = sub.add_parser("check-config", help="validate a room profile; exit 78 on errors")
+    p.add_argument("--config", help="room profile (default /etc/roomagent/room.toml + room.d/*.toml)")
+
+    p = sub.add_parser("directory", help="run the reference directory server (MediaAuthService)")
+    p.add_argument("--config", required=True, help="directory.toml")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+
+    p = sub.add_parser("demo", help="the whole flow on this machine: directory, demo meeting, kiosk")
+    p.add_argument("--offscreen", metavar="DIR", help="no windows: render offscreen, write screenshots to DIR")
+    p.add_argument("--screens", type=int, default=2, help="number of room screens (default 2)")
+    p.add_argument("--code-only", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command == "directory":
+        from roomagent.directory.server.main import serve_from_cli
+
+        return serve_from_cli(args.config, args.host, args.port)
+    if args.command == "check-config":
+        from roomagent.profile import check_config
+
+        return check_config(args.config)
+    if args.command == "run":
+        from roomagent.app import run
+
+        return run(args.config, offscreen_dir=args.offscreen)
+    if args.command == "demo":
+        from roomagent.demo import run_demo
+
+        return run_demo(screens=args.screens, offscreen_dir=args.offscreen)
+    raise AssertionError(args.command)

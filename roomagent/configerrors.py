@@ -1,0 +1,64 @@
+"""Turning configuration problems into the operator's words, and the exit status systemd understands."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+#: sysexits.h EX_CONFIG; the units set ``RestartPreventExitStatus=78`` so a broken profile does not loop.
+EX_CONFIG = 78
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; ``errors`` holds one line per problem, with its key path."""
+
+    def __init__(self, source: str, errors: list[str]) -> None:
+        super().__init__(f"{source}: " + "; ".join(errors))
+        self.source = source
+        self.errors = errors
+
+    def report(self, stream=None) -> None:
+        """Print every problem, one per line, to ``stream`` (stderr by default)."""
+        stream = stream or sys.stderr
+        print(f"configuration error in {self.source}:", file=stream)
+        for line in self.errors:
+            print(f"  {line}", file=stream)
+
+
+def key_path(loc: tuple[Any, ...]) -> str:
+    """``("screens", 1, "output")`` -> ``screens[1].output``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def validation_lines(exc: ValidationError) -> list[str]:
+    """One ``key.path: message`` line per pydantic error."""
+    lines = []
+    for err in exc.errors():
+        # Drop the union/tag noise pydantic adds to locations of tagged unions and validators.
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "tagged-union"))))
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{key_path(loc)}: {msg}")
+    return lines
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file or raise :class:`ConfigError` saying why it cannot be read."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(str(path), ["file not found"]) from None
+    except PermissionError:
+        raise ConfigError(str(path), ["permission denied"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None

@@ -1,0 +1,130 @@
+"""The room's state: one explicit lifecycle plus what the room shows, as immutable pydantic models.
+
+This is what the panel draws and what the control edge publishes as retained ``state``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from roomagent import __version__
+
+
+class Lifecycle(StrEnum):
+    """Where the room is in its one lifecycle."""
+
+    IDLE = "idle"
+    REDEEMING = "redeeming"
+    JOINING = "joining"
+    IN_MEETING = "in_meeting"
+    LEAVING = "leaving"
+
+
+class ErrorKind(StrEnum):
+    """Every way a join can fail, in terms the panel can explain to a teacher."""
+
+    CODE_MALFORMED = "code_malformed"
+    CODE_NOT_FOUND = "code_not_found"
+    RATE_LIMITED = "rate_limited"
+    DIRECTORY_UNAVAILABLE = "directory_unavailable"
+    DIRECTORY_BAD_RESPONSE = "directory_bad_response"
+    HOST_NOT_ALLOWED = "host_not_allowed"
+    LINK_NOT_DIRECT = "link_not_direct"
+    JOIN_FAILED = "join_failed"
+    JOIN_TIMEOUT = "join_timeout"
+    SCREEN_FAILED = "screen_failed"
+    MEETING_ENDED = "meeting_ended"
+    UNSUPPORTED = "unsupported"
+
+
+class RoomError(BaseModel):
+    """The last error: a machine-readable kind, a detail for logs/operators, when, and for rate limits
+    until when the panel must wait."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ErrorKind
+    detail: str = ""
+    at: float
+    retry_at: float | None = None
+
+
+class MeetingInfo(BaseModel):
+    """The meeting the room is in. ``join_url`` is a secret: never published, only used by the edges."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    platform: str
+    host: str
+    since: float
+    join_url: str
+
+
+class ScreenStatus(StrEnum):
+    """What one room screen shows."""
+
+    IDLE = "idle"
+    LOADING = "loading"
+    LOADED = "loaded"
+    FAILED = "failed"
+
+
+class ScreenState(BaseModel):
+    """One configured screen of the room."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    role: str
+    media: bool
+    status: ScreenStatus = ScreenStatus.IDLE
+
+
+class RoomState(BaseModel):
+    """Everything the room is, as one immutable value. ``transition`` returns a new one per event."""
+
+    model_config = ConfigDict(frozen=True)
+
+    lifecycle: Lifecycle = Lifecycle.IDLE
+    meeting: MeetingInfo | None = None
+    layout: str | None = None
+    layouts: tuple[str, ...] = ()
+    muted: bool | None = None
+    screens: tuple[ScreenState, ...] = ()
+    error: RoomError | None = None
+    #: Increments with each redemption/join attempt so late answers of an abandoned attempt are ignored.
+    attempt: int = 0
+    #: A directory rate limit in force until this time (no request is sent before it).
+    blocked_until: float | None = None
+
+    def screen(self, screen_id: str) -> ScreenState | None:
+        """The screen with this id, if configured."""
+        return next((s for s in self.screens if s.id == screen_id), None)
+
+    def snapshot(self) -> dict:
+        """The public JSON snapshot (DESIGN.md §3.2): no join URL, no code."""
+        meeting = None
+        if self.meeting is not None:
+            meeting = {
+                "id": self.meeting.id,
+                "platform": self.meeting.platform,
+                "host": self.meeting.host,
+                "since": self.meeting.since,
+            }
+        error = None
+        if self.error is not None:
+            error = {"code": self.error.kind.value, "message": self.error.detail, "at": self.error.at}
+        return {
+            "state": self.lifecycle.value,
+            "meeting": meeting,
+            "layout": self.layout,
+            "muted": self.muted,
+            "screens": [s.model_dump(mode="json") for s in self.screens],
+            "sources": [],
+            "sharing": None,
+            "version": __version__,
+            "error": error,
+        }

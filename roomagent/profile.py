@@ -1,0 +1,214 @@
+"""The room profile (``room.toml``): what an operator configures per lecture room.
+
+Precedence, highest first: CLI overrides > ``ROOMAGENT_*`` environment (nested keys with ``__``, e.g.
+``ROOMAGENT_ROOM__NAME``) > ``/etc/roomagent/room.toml`` then ``room.d/*.toml`` beside it (later files win,
+tables merge key by key, lists are replaced) > defaults. Everything is validated at start; a broken profile
+is reported with every error's key path and exit status 78.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from roomagent.configerrors import EX_CONFIG, ConfigError, load_toml, validation_lines
+from roomagent.core.hosts import validate_pattern
+
+DEFAULT_CONFIG = Path("/etc/roomagent/room.toml")
+_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62})$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RoomSection(_Section):
+    """Who the room is."""
+
+    id: str = Field(description="room id used in MQTT topics, [a-z0-9-]")
+    name: str = Field(min_length=1, max_length=120)
+    language: Literal["en", "de"] = "en"
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("must be lower-case letters, digits and dashes, e.g. 'h0104'")
+        return value
+
+
+class DirectorySection(_Section):
+    """The institution's fixed directory (MediaAuthService); never chosen by the teacher."""
+
+    url: str
+    ca_bundle: str = ""
+    timeout_s: float = Field(default=8.0, gt=0, le=60)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an https:// URL")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise ValueError("must use https (plain http is only allowed for a directory on this machine)")
+        return value.rstrip("/")
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _check_ca(cls, value: str) -> str:
+        if value and not Path(value).is_file():
+            raise ValueError(f"file {value} does not exist")
+        return value
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class MeetingSection(_Section):
+    """Which meeting servers the room may open, and how the room appears in a meeting."""
+
+    allowed_hosts: tuple[str, ...] = Field(min_length=1)
+    display_name: str = Field(default="", max_length=80)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(validate_pattern(p) for p in value)
+
+
+class PanelSection(_Section):
+    """The touch panel; without ``output`` the keypad sits on the first screen."""
+
+    output: str | None = None
+
+
+class ScreenSection(_Section):
+    """One projector or display: its own browser session with its own layout."""
+
+    id: str
+    output: str | None = Field(default=None, description="QScreen name; unset or missing: by position")
+    role: str = "main"
+    media: bool = False
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("must be lower-case letters, digits and dashes, e.g. 'left'")
+        return value
+
+
+class RoomProfile(BaseSettings):
+    """The whole validated room profile."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ROOMAGENT_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    room: RoomSection
+    directory: DirectorySection
+    meeting: MeetingSection
+    panel: PanelSection = PanelSection()
+    screens: tuple[ScreenSection, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_screens(self) -> "RoomProfile":
+        ids = [s.id for s in self.screens]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"screens: duplicate id {', '.join(dupes)}")
+        if sum(s.media for s in self.screens) > 1:
+            raise ValueError("screens: only one screen may have media = true (the room has one microphone)")
+        return self
+
+    @property
+    def media_screen(self) -> ScreenSection:
+        """The screen whose session carries the room microphone, speakers and camera (default: the first)."""
+        return next((s for s in self.screens if s.media), self.screens[0])
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, **_):
+        """CLI overrides (init) win over the environment; :func:`load_profile` adds the files below both."""
+        return init_settings, env_settings
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def profile_files(config: str | Path | None) -> list[Path]:
+    """The files that make up the profile: the main file, then ``room.d/*.toml`` beside it, sorted."""
+    main = Path(config) if config else DEFAULT_CONFIG
+    drop_in = main.parent / "room.d"
+    return [main, *sorted(drop_in.glob("*.toml"))] if drop_in.is_dir() else [main]
+
+
+def load_profile(config: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RoomProfile:
+    """Read, merge and validate the profile; raise :class:`ConfigError` listing every problem."""
+    files = profile_files(config)
+    merged: dict[str, Any] = {}
+    for path in files:
+        merged = _merge(merged, load_toml(path))
+    source = ", ".join(str(p) for p in files)
+    try:
+        return _build(merged, overrides or {})
+    except ValidationError as exc:
+        raise ConfigError(source, validation_lines(exc)) from None
+
+
+def _build(files: dict[str, Any], overrides: dict[str, Any]) -> RoomProfile:
+    # pydantic-settings merges its sources itself (init > env > files); a subclass bound to this call
+    # adds the already-merged files as the lowest source without any state outside the call.
+    class _Bound(RoomProfile):
+        @classmethod
+        def settings_customise_sources(cls, settings_cls, init_settings, env_settings, **_):
+            return init_settings, env_settings, _DictSource(settings_cls, files)
+
+    return _Bound(**overrides)
+
+
+class _DictSource(PydanticBaseSettingsSource):
+    """A settings source holding an already-read dict (the merged TOML files)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - whole-dict source
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self._data
+
+
+def check_config(config: str | None) -> int:
+    """``roomagent check-config``: print the result; 0 when valid, 78 with every error otherwise."""
+    try:
+        profile = load_profile(config)
+    except ConfigError as exc:
+        exc.report()
+        return EX_CONFIG
+    screens = ", ".join(f"{s.id}→{s.output or 'auto'}{' (media)' if s is profile.media_screen else ''}"
+                        for s in profile.screens)
+    print(f"ok: room {profile.room.id} ({profile.room.name}); screens: {screens}")
+    return 0
