@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run(args.config, offscreen_dir=args.offscreen)
     if args.command == "demo":
-        from roomagent.demo import run_demo
+        from roomagent.demo.runner import run_demo
 
         return run_demo(screens=args.screens, offscreen_dir=args.offscreen)
     raise AssertionError(args.command)
