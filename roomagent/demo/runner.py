@@ -14,7 +14,6 @@ import secrets
 import httpx
 
 from roomagent.demo import meeting_server
-from roomagent.demo.serving import RunningServer
 from roomagent.demo.serving import run_in_thread as serve_app
 from roomagent.profile import RoomProfile
 
@@ -26,9 +25,9 @@ DEFAULT_OFFSCREEN_DIR = "roomagent-demo"
 STEP_S = 2.5
 
 
-def start_directory(join_host: str) -> tuple[RunningServer, str]:
+def start_directory(join_host: str):
     """The reference directory on a free loopback port; returns it and the meeting server's token."""
-    from roomagent.directory.server.app import create_app
+    from roomagent.directory.server.main import run_in_thread as serve_directory
     from roomagent.directory.server.settings import DirectorySettings
 
     token = secrets.token_urlsafe(24)
@@ -39,7 +38,7 @@ def start_directory(join_host: str) -> tuple[RunningServer, str]:
         tokens={"demo-meeting-server": token},
         servers=[{"id": "demo", "name": "Demo meeting server", "url": f"http://{join_host}"}],
     )
-    return serve_app(create_app(settings)), token
+    return serve_directory(settings), token
 
 
 def create_code(directory_url: str, token: str, join_url: str) -> str:

@@ -1,0 +1,129 @@
+"""The installed agent as a teacher meets it: Xvfb with two monitors, a code typed with xdotool.
+
+Runs ``roomagent run`` as a subprocess against the real reference directory and the demo meeting server,
+then leaves through the panel's Leave control. With ``ROOMAGENT_SCREENSHOTS=DIR`` it also writes the
+README's screenshots (``make screenshots``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from roomagent.demo import meeting_server
+from roomagent.demo.runner import create_code, start_directory
+from roomagent.demo.serving import run_in_thread
+from tests.e2e.xvfb import Xvfb, missing_tools, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xvfb,
+              pytest.mark.skipif(bool(missing_tools()), reason=f"X tools missing: {missing_tools()}")]
+
+ROOM_TOML = """
+[room]
+id = "h0104"
+name = "Lecture hall H 0104"
+language = "en"
+[directory]
+url = "{directory}"
+timeout_s = 5
+[meeting]
+allowed_hosts = ["127.0.0.1"]
+display_name = "Room H 0104"
+[[screens]]
+id = "left"
+output = "LEFT"
+role = "main"
+media = true
+[[screens]]
+id = "right"
+output = "RIGHT"
+role = "side"
+"""
+
+
+def _loads(base: str) -> list[dict]:
+    with urllib.request.urlopen(f"{base}/_loads", timeout=5) as response:
+        return json.load(response)
+
+
+@pytest.fixture
+def xvfb():
+    server = Xvfb().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def servers():
+    meeting = run_in_thread(meeting_server.create_app())
+    directory, token = start_directory("127.0.0.1")
+    yield meeting, directory, token
+    directory.stop()
+    meeting.stop()
+
+
+def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, tmp_path):
+    meeting, directory, token = servers
+    shots = Path(os.environ["ROOMAGENT_SCREENSHOTS"]) if os.environ.get("ROOMAGENT_SCREENSHOTS") else None
+    config = tmp_path / "room.toml"
+    config.write_text(ROOM_TOML.format(directory=directory.url))
+    home = tmp_path / "home"
+    home.mkdir()
+    log_path = tmp_path / "agent.log"
+    env = {**xvfb.env, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
+           "XDG_CACHE_HOME": str(home / "cache"), "QTWEBENGINE_DISABLE_SANDBOX": "1"}
+    with log_path.open("w") as log_file:
+        agent = subprocess.Popen([sys.executable, "-m", "roomagent", "run", "--config", str(config)],
+                                 env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    log = lambda: log_path.read_text()  # noqa: E731
+    try:
+        left = xvfb.find_window("roomagent screen left")
+        xvfb.find_window("roomagent screen right")
+        wait_for(lambda: "ready" in log(), "the agent to be ready")
+
+        # A teacher mistypes first: the panel explains, nothing opens.
+        xvfb.type_text(left, "K7M4QX9TB")
+        wait_for(lambda: "code not redeemed: code_not_found" in log(), "the unknown code to be refused")
+        if shots:
+            xvfb.screenshot(shots / "panel-error.png", "1920x1080+0+0")
+        assert _loads(meeting.url) == []
+        xvfb.key(left, "Escape")
+        if shots:
+            xvfb.screenshot(shots / "screens-idle.png")
+
+        code = create_code(directory.url, token, f"{meeting.url}/meeting/h0104-lecture")
+        xvfb.type_text(left, code.replace("-", "").lower())
+        loads = wait_for(lambda: len(_loads(meeting.url)) >= 2 and _loads(meeting.url), "both screens to load")
+        wait_for(lambda: "state joining -> in_meeting" in log(), "the room to be in the meeting")
+
+        sessions = {entry["session"] for entry in loads}
+        assert len(loads) == 2 and len(sessions) == 2, loads  # two separate browser sessions
+        assert all(not entry["cookies"] for entry in loads), "a window sent another window's cookie"
+        if shots:
+            xvfb.screenshot(shots / "screens-meeting.png")
+
+        # Leave as a teacher would: tap the Leave control in the top-right corner of the left screen.
+        xvfb.click(1920 - 24 - 120, 24 + 52)
+        wait_for(lambda: "state leaving -> idle" in log(), "the room to be idle again")
+        assert re.search(r"screen left: .*profile destroyed", log()), log()
+        assert re.search(r"screen right: .*profile destroyed", log()), log()
+        if shots:
+            xvfb.screenshot(shots / "screens-after-leave.png")
+        # Off-the-record profiles: nothing of the meeting was written under the agent's home.
+        stored = [p for p in home.rglob("*") if p.is_file() and re.search(r"Cookies|Local Storage|Cache", str(p))]
+        assert stored == []
+    finally:
+        agent.terminate()
+        try:
+            status = agent.wait(20)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+            status = None
+    assert status == 0, log()
