@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSocketNotifier, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSocketNotifier, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -95,7 +95,7 @@ class RoomAgent(QObject):
         self._event_from_worker.connect(self.dispatch)
         room = self.profile.room
         for screen in self.profile.screens:
-            window = ScreenWindow(screen.id, room.name, language=room.language, clock=self._clock)
+            window = ScreenWindow(screen.id, room.name, language=room.language)
             window.setWindowTitle(f"roomagent screen {screen.id}")
             self.windows[screen.id] = window
         separate_panel = self._windowed or self.profile.panel.output is not None
@@ -119,6 +119,10 @@ class RoomAgent(QObject):
         for window in self.windows.values():
             window.close_session()
             window.close()
+        # Sessions delete view, page and then profile through deferred deletes, each step posted by the
+        # previous one; run them now, since the event loop may not turn again after stop().
+        for _ in range(3):
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         if self.panel is not None:
             self.panel.close()
         if self._pool is not None:

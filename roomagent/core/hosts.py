@@ -71,3 +71,15 @@ def url_host(url: str) -> str | None:
 def url_allowed(url: str, patterns: list[str] | tuple[str, ...]) -> bool:
     """True when ``url`` is http(s) and its host is on the allow-list."""
     return host_allowed(url_host(url), patterns)
+
+
+def redact_url(url: str) -> str:
+    """``url`` without query and fragment, for logs: join URLs carry checksums, session tokens and JWTs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unparsable URL)"
+    if not parts.scheme or not parts.netloc:
+        return parts.scheme + ":…" if parts.scheme else "(no URL)"
+    hidden = "?…" if parts.query or parts.fragment else ""
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}{hidden}"

@@ -32,11 +32,15 @@ from roomagent.ui.panel_text import panel_text
 #: Minimum edge of anything a finger must hit (issue: touch targets >= 64 px).
 TOUCH_PX = 64
 KEYS_PER_ROW = 8
+#: The panel's content card: big enough for 64 px keys, small enough to stay within thumb reach.
+CARD_MAX_W, CARD_MAX_H = 900, 820
 #: The countdown of a rate limit is redrawn once a second; nothing ticks otherwise.
 COUNTDOWN_TICK_S = 1.0
 
 _STYLE = f"""
 QWidget#panel {{ background: #101820; }}
+QWidget#panel[mode="compact"] {{ background: transparent; }}
+QLabel#room {{ color: #ffd166; font-size: 22px; }}
 QWidget {{ color: #f2f4f5; font-family: 'DejaVu Sans'; font-size: 22px; }}
 QLabel#title {{ font-size: 30px; font-weight: bold; }}
 QLabel#hint {{ color: #b8c4cc; font-size: 19px; }}
@@ -90,9 +94,11 @@ class Panel(QWidget):
         self._compact_page = self._build_compact()
         for page in (self._keypad_page, self._busy_page, self._meeting_page, self._compact_page):
             self._pages.addWidget(page)
+        # The pages keep a touch-friendly size and stay centred however large the panel's display is.
+        self._pages.setMaximumSize(CARD_MAX_W, CARD_MAX_H)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(24, 20, 24, 20)
-        outer.addWidget(self._pages)
+        outer.addWidget(self._pages, 0, Qt.AlignmentFlag.AlignCenter)
         self.render(self._state)
 
     # ----- text -----------------------------------------------------------------------------------------
@@ -104,6 +110,7 @@ class Panel(QWidget):
         page = QWidget()
         box = QVBoxLayout(page)
         box.setSpacing(12)
+        room = QLabel(self._room_name, objectName="room")
         title = QLabel(self._t("title"), objectName="title")
         hint = QLabel(self._t("hint"), objectName="hint", wordWrap=True)
         self.code_label = QLabel(objectName="code", alignment=Qt.AlignmentFlag.AlignCenter)
@@ -126,7 +133,7 @@ class Panel(QWidget):
         self.join_button = self._button(self._t("join"), self.submit, name="join")
         actions.addWidget(self.clear_button, 1)
         actions.addWidget(self.join_button, 2)
-        for widget in (title, hint, self.code_label, self.message_label):
+        for widget in (room, title, hint, self.code_label, self.message_label):
             box.addWidget(widget)
         box.addLayout(grid, 1)
         box.addLayout(actions)
@@ -270,6 +277,12 @@ class Panel(QWidget):
         else:
             self._draw_meeting(state)
             self._pages.setCurrentWidget(self._compact_page if self.compact else self._meeting_page)
+        # Over a running meeting the compact panel is only its Leave button: no backdrop around it.
+        mode = "compact" if self.compact and life is Lifecycle.IN_MEETING else "full"
+        if self.property("mode") != mode:
+            self.setProperty("mode", mode)
+            self.style().unpolish(self)
+            self.style().polish(self)
         if self._rate_limited_s():
             self._countdown.start()
         self._draw_code()
@@ -350,10 +363,10 @@ class Panel(QWidget):
 
     # ----- placement as an overlay ----------------------------------------------------------------------
     def overlay_rect(self, parent: QRect) -> QRect:
-        """Where the panel sits over the first room screen: a centred keypad card when idle or busy, a
-        small Leave control in the top-right corner during a meeting (always reachable, hides little)."""
+        """Where the panel sits over the first room screen: the whole screen while idle or busy (the
+        keypad card centred, the room name on it), a small Leave control in the top-right corner during
+        a meeting (always reachable, hides little of the meeting)."""
         if self._state.lifecycle is Lifecycle.IN_MEETING:
             w, h = 240, TOUCH_PX + 40
             return QRect(parent.width() - w - 24, 24, w, h)
-        w, h = min(860, parent.width() - 40), min(760, parent.height() - 40)
-        return QRect((parent.width() - w) // 2, (parent.height() - h) // 2, w, h)
+        return QRect(0, 0, parent.width(), parent.height())

@@ -48,6 +48,25 @@ role = "side"
 """
 
 
+def _lightness(path: Path):
+    """The screenshot and the lightness at one probe point per monitor: inside the demo meeting's light
+    content card when a meeting shows, on the dark idle card background otherwise."""
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(path))
+    return image, [image.pixelColor(x, 900).lightness() for x in (500, 1920 + 500)]
+
+
+def _painted(path: Path):
+    image, probes = _lightness(path)
+    return image if all(value > 180 for value in probes) else None
+
+
+def _idle(path: Path):
+    image, probes = _lightness(path)
+    return image if all(value < 80 for value in probes) else None
+
+
 def _loads(base: str) -> list[dict]:
     with urllib.request.urlopen(f"{base}/_loads", timeout=5) as response:
         return json.load(response)
@@ -98,7 +117,7 @@ def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, tmp_pa
         if shots:
             xvfb.screenshot(shots / "screens-idle.png")
 
-        code = create_code(directory.url, token, f"{meeting.url}/meeting/h0104-lecture")
+        code = create_code(directory.url, token, f"{meeting.url}/meeting/h0104-lecture?token=s3cr3t-token")
         xvfb.type_text(left, code.replace("-", "").lower())
         loads = wait_for(lambda: len(_loads(meeting.url)) >= 2 and _loads(meeting.url), "both screens to load")
         wait_for(lambda: "state joining -> in_meeting" in log(), "the room to be in the meeting")
@@ -106,16 +125,21 @@ def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, tmp_pa
         sessions = {entry["session"] for entry in loads}
         assert len(loads) == 2 and len(sessions) == 2, loads  # two separate browser sessions
         assert all(not entry["cookies"] for entry in loads), "a window sent another window's cookie"
+        # Look at the projectors: the meeting's light content card must be painted on both monitors.
+        shot = wait_for(lambda: _painted(xvfb.screenshot(tmp_path / "meeting.png")), "both screens to paint")
         if shots:
-            xvfb.screenshot(shots / "screens-meeting.png")
+            shot.save(str(shots / "screens-meeting.png"))
 
         # Leave as a teacher would: tap the Leave control in the top-right corner of the left screen.
         xvfb.click(1920 - 24 - 120, 24 + 52)
         wait_for(lambda: "state leaving -> idle" in log(), "the room to be idle again")
-        assert re.search(r"screen left: .*profile destroyed", log()), log()
-        assert re.search(r"screen right: .*profile destroyed", log()), log()
+        # Every meeting profile was destroyed (logged from the profile's own destroyed signal).
+        wait_for(lambda: re.search(r"\[left-1\] profile destroyed", log()) and
+                 re.search(r"\[right-1\] profile destroyed", log()), "both profiles to be destroyed")
+        # The idle cards are back on both projectors (dark background where the meeting card was).
+        idle = wait_for(lambda: _idle(xvfb.screenshot(tmp_path / "idle.png")), "the idle cards to return")
         if shots:
-            xvfb.screenshot(shots / "screens-after-leave.png")
+            idle.save(str(shots / "screens-after-leave.png"))
         # Off-the-record profiles: nothing of the meeting was written under the agent's home.
         stored = [p for p in home.rglob("*") if p.is_file() and re.search(r"Cookies|Local Storage|Cache", str(p))]
         assert stored == []
@@ -127,3 +151,5 @@ def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, tmp_pa
             agent.kill()
             status = None
     assert status == 0, log()
+    assert "Release of profile requested" not in log()  # Qt's warning for a wrong teardown order
+    assert "s3cr3t-token" not in log() and code not in log()  # no secrets in the log

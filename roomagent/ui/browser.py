@@ -1,0 +1,427 @@
+"""The kiosk browser engine behind one small interface (DESIGN.md §4).
+
+:class:`BrowserSession` is everything a meeting adapter may use: load a URL, inject a script at
+document creation, evaluate an expression and get JSON back, and four signals. QtWebEngine types stay
+inside this module so a second engine could stand behind the same interface.
+
+Each session owns one off-the-record ``QWebEngineProfile`` (cookies, cache and storage only in
+memory), one page and one view, and is locked down: navigation only to allowed hosts, no popups,
+downloads, file access, devtools or JS dialogs, camera/microphone only for the media session.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWebEngineCore import (
+    QWebEngineLoadingInfo,
+    QWebEnginePage,
+    QWebEnginePermission,
+    QWebEngineProfile,
+    QWebEngineScript,
+    QWebEngineSettings,
+)
+from PySide6.QtWebEngineWidgets import QWebEngineView
+from PySide6.QtWidgets import QWidget
+
+from roomagent.core.hosts import host_allowed, redact_url, url_host
+from roomagent.ui.lockdown import (  # noqa: F401 - re-exported: the lockdown is part of this interface
+    CRASH_LIMIT,
+    CRASH_WINDOW_S,
+    REFUSAL_KINDS,
+    CrashBudget,
+    KioskLockdownError,
+    navigation_verdict,
+    remote_debugging_setting,
+)
+
+log = logging.getLogger(__name__)
+js_log = logging.getLogger(__name__ + ".js")
+
+MEDIA_PERMISSIONS = frozenset(
+    {
+        QWebEnginePermission.PermissionType.MediaAudioCapture,
+        QWebEnginePermission.PermissionType.MediaVideoCapture,
+        QWebEnginePermission.PermissionType.MediaAudioVideoCapture,
+    }
+)
+# Chromium refuses file: links from web pages itself, before Qt is asked; this console message is
+# the only trace of it, so it is turned into a "file" refusal.
+_LOCAL_RESOURCE_PREFIX = "Not allowed to load local resource: "
+
+_W = QWebEnginePage.WebAction
+_BLOCKED_ACTIONS: dict[QWebEnginePage.WebAction, str] = {
+    _W.InspectElement: "devtools",
+    _W.ViewSource: "devtools",
+    _W.SavePage: "download",
+    _W.DownloadLinkToDisk: "download",
+    _W.DownloadImageToDisk: "download",
+    _W.DownloadMediaToDisk: "download",
+    _W.OpenLinkInNewWindow: "popup",
+    _W.OpenLinkInNewTab: "popup",
+    _W.OpenLinkInNewBackgroundTab: "popup",
+}
+
+JsonCallback = Callable[[Any, "str | None"], None]
+
+
+def _json_wrapper(expression: str) -> str:
+    # runJavaScript hands objects back as '' — so everything crosses as a JSON string, and errors
+    # are caught in the page so the caller learns what went wrong. The newline lets an expression
+    # end in a // comment.
+    return (
+        "(() => { try { const v = (() => (" + expression + "\n))();"
+        " return JSON.stringify({ok: true, value: v === undefined ? null : v}); }"
+        " catch (e) { return JSON.stringify({ok: false, error: String(e)}); } })()"
+    )
+
+
+class _KioskPage(QWebEnginePage):
+    """A page that asks its session about every navigation and refuses dialogs, windows and files."""
+
+    def __init__(self, profile: QWebEngineProfile, parent: QObject, session: BrowserSession) -> None:
+        super().__init__(profile, parent)
+        self._session = session
+
+    def acceptNavigationRequest(
+        self, url: QUrl, nav_type: QWebEnginePage.NavigationType, is_main_frame: bool
+    ) -> bool:
+        return self._session._check_navigation(url.toString(), nav_type, is_main_frame)
+
+    def createWindow(self, window_type: QWebEnginePage.WebWindowType) -> QWebEnginePage | None:
+        # Returning no page discards the new window; the refusal itself is reported from
+        # newWindowRequested, which carries the URL.
+        return None
+
+    def triggerAction(self, action: QWebEnginePage.WebAction, checked: bool = False) -> None:
+        kind = _BLOCKED_ACTIONS.get(action)
+        if kind is not None:
+            self._session._refuse(kind, f"action {action.name}")
+            return
+        super().triggerAction(action, checked)
+
+    def javaScriptConsoleMessage(self, level, message: str, line: int, source: str) -> None:  # noqa: ANN001
+        if message.startswith(_LOCAL_RESOURCE_PREFIX):
+            self._session._refuse("file", message[len(_LOCAL_RESOURCE_PREFIX) :].strip())
+        js_log.debug("[%s] %s:%d %s", self._session.session_id, source, line, message)
+
+    # A modal dialog on an unattended projector would block the meeting forever: answer for the user.
+    def javaScriptAlert(self, origin: QUrl, message: str) -> None:
+        self._answered("alert", origin, message, "OK")
+
+    def javaScriptConfirm(self, origin: QUrl, message: str) -> bool:
+        self._answered("confirm", origin, message, "Cancel")
+        return False
+
+    def javaScriptPrompt(self, origin: QUrl, message: str, default: str) -> tuple[bool, str]:
+        self._answered("prompt", origin, message, "Cancel")
+        return False, ""
+
+    def _answered(self, dialog: str, origin: QUrl, message: str, answer: str) -> None:
+        sid = self._session.session_id
+        log.info("[%s] answered %s() from %s with %s: %s", sid, dialog, origin.toString(), answer, message)
+
+    def chooseFiles(self, mode, old_files, mime_types) -> list[str]:  # noqa: ANN001
+        self._session._refuse("file", "file chooser")
+        return []
+
+
+class BrowserSession(QObject):
+    """One locked-down browser session (profile + page + view) for one screen and one meeting.
+
+    Signals: ``loaded(ok, url)`` when a main-frame load finishes (refused navigations do not count);
+    ``refused(kind, detail)`` for everything the lockdown blocked, kind in ``REFUSAL_KINDS``;
+    ``crashed(status, exit_code)`` when the renderer dies (the page is then reloaded);
+    ``gave_up(crashes)`` when it died ``CRASH_LIMIT`` times within ``CRASH_WINDOW_S`` and is left alone.
+    """
+
+    loaded = Signal(bool, str)
+    refused = Signal(str, str)
+    crashed = Signal(str, int)
+    gave_up = Signal(int)
+
+    def __init__(
+        self,
+        session_id: str,
+        allowed_hosts: list[str],
+        media: bool,
+        parent: QWidget | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        setting = remote_debugging_setting()
+        if setting:
+            raise KioskLockdownError(f"{setting} is set: a kiosk must not expose a remote debugging port")
+        self.session_id = session_id
+        self.media = media
+        self._allowed = list(allowed_hosts)
+        self._start_url = ""
+        self._closed = False
+        self._budget = CrashBudget(clock=clock)
+        self.setObjectName(f"BrowserSession:{session_id}")
+
+        # No parent: the profile must outlive the page, so close() deletes it only after the page.
+        self._profile = QWebEngineProfile()  # no storage name = off the record, memory only
+        self._profile.setPersistentPermissionsPolicy(
+            QWebEngineProfile.PersistentPermissionsPolicy.AskEveryTime
+        )
+        self._profile.setSpellCheckEnabled(False)
+        self._profile.downloadRequested.connect(self._on_download_requested)
+
+        self._view = QWebEngineView(parent)
+        self._view.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+        self._view.setObjectName(f"screen-view:{session_id}")
+        self._page = _KioskPage(self._profile, self._view, self)
+        self._page.setBackgroundColor(QColor("#101826"))  # no white flash on the projector while loading
+        self._apply_settings(self._page.settings(), media)
+        self._page.loadingChanged.connect(self._on_loading_changed)
+        self._page.newWindowRequested.connect(self._on_new_window_requested)
+        self._page.permissionRequested.connect(self._on_permission_requested)
+        self._page.renderProcessTerminated.connect(self._on_render_process_terminated)
+        self._page.fileSystemAccessRequested.connect(self._on_file_system_access_requested)
+        self._page.registerProtocolHandlerRequested.connect(self._on_register_protocol_handler_requested)
+        self._page.certificateError.connect(self._on_certificate_error)
+        self._view.setPage(self._page)
+
+    @staticmethod
+    def _apply_settings(s: QWebEngineSettings, media: bool) -> None:
+        A = QWebEngineSettings.WebAttribute
+        s.setAttribute(A.JavascriptCanOpenWindows, False)
+        s.setAttribute(A.JavascriptCanAccessClipboard, False)
+        s.setAttribute(A.JavascriptCanPaste, False)
+        s.setAttribute(A.LocalContentCanAccessFileUrls, False)
+        s.setAttribute(A.LocalContentCanAccessRemoteUrls, False)
+        s.setAttribute(A.PlaybackRequiresUserGesture, False)  # meeting audio starts without a click
+        s.setAttribute(A.ScreenCaptureEnabled, media)  # the permission policy still denies desktop capture
+        s.setAttribute(A.FullScreenSupportEnabled, False)
+        s.setAttribute(A.ErrorPageEnabled, True)
+        s.setAttribute(A.PdfViewerEnabled, False)  # a PDF becomes a (refused) download, not a viewer
+        s.setAttribute(A.PluginsEnabled, False)
+        s.setAttribute(A.NavigateOnDropEnabled, False)  # dropping a file would navigate to file:
+        s.setAttribute(A.HyperlinkAuditingEnabled, False)
+        s.setAttribute(A.AllowRunningInsecureContent, False)
+        s.setAttribute(A.AllowGeolocationOnInsecureOrigins, False)
+        s.setAttribute(A.ShowScrollBars, False)
+
+    # -- the interface ---------------------------------------------------------------------------
+
+    @property
+    def widget(self) -> QWidget:
+        """The widget that shows the page (put it in a layout; do not delete it yourself)."""
+        return self._view
+
+    @property
+    def url(self) -> str:
+        """The URL of the page currently shown ('' before the first load or after close)."""
+        return "" if self._closed else self._page.url().toString()
+
+    @property
+    def title(self) -> str:
+        """The page's document title ('' after close)."""
+        return "" if self._closed else self._page.title()
+
+    @property
+    def renderer_pid(self) -> int:
+        """Process id of the page's renderer (0 when there is none), for diagnostics."""
+        return 0 if self._closed else int(self._page.renderProcessPid())
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran."""
+        return self._closed
+
+    def load(self, url: str) -> None:
+        """Load ``url``. Its host is trusted from now on (the caller vetted it); the crash budget restarts."""
+        if self._closed:
+            raise RuntimeError(f"session {self.session_id} is closed")
+        host = url_host(url)
+        if host and not host_allowed(host, self._allowed):
+            self._allowed.append(host)
+        self._start_url = url
+        self._budget.reset()
+        log.info("[%s] loading %s", self.session_id, redact_url(url))
+        self._page.load(QUrl(url))
+
+    def add_script(self, name: str, source: str) -> None:
+        """Inject ``source`` at document creation in the page's main world, replacing a script of that name.
+
+        Runs in the main frame only: the meeting client lives there, and sub-frames may hold foreign
+        content that must not see our hooks. Takes effect from the next document on, so add scripts
+        before :meth:`load`.
+        """
+        scripts = self._page.scripts()
+        for old in scripts.find(name):
+            scripts.remove(old)
+        script = QWebEngineScript()
+        script.setName(name)
+        script.setSourceCode(source)
+        script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
+        script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
+        script.setRunsOnSubFrames(False)
+        scripts.insert(script)
+
+    def run_json(self, js_expression: str, callback: JsonCallback) -> None:
+        """Evaluate ``js_expression`` in the page, then ``callback(value, None)`` or ``callback(None, error)``.
+
+        The value crosses as JSON, so it is a dict/list/str/number/bool/None. A thrown exception or a
+        syntax error becomes the error string. Promises are not awaited. If the session closes first
+        the callback is not called.
+        """
+        if self._closed:
+            raise RuntimeError(f"session {self.session_id} is closed")
+
+        def _on_result(raw: object) -> None:
+            if self._closed:
+                return
+            if not isinstance(raw, str) or not raw:
+                callback(None, "script did not run (syntax error, or no document)")
+                return
+            try:
+                reply = json.loads(raw)
+            except ValueError as exc:
+                callback(None, f"unreadable result: {exc}")
+                return
+            if reply.get("ok"):
+                callback(reply.get("value"), None)
+            else:
+                callback(None, str(reply.get("error") or "unknown error"))
+
+        self._page.runJavaScript(
+            _json_wrapper(js_expression), QWebEngineScript.ScriptWorldId.MainWorld, _on_result
+        )
+
+    def close(self) -> None:
+        """Tear down view, page and then profile (cookies, storage, cache are gone with it). Idempotent.
+
+        Deletion is deferred (safe to call from any slot): the view goes first, taking its page, and
+        the profile follows once the page is really destroyed — the other order makes Qt warn.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        log.info("[%s] closing session", self.session_id)
+        view, page, profile = self._view, self._page, self._profile
+        sid = self.session_id
+        # Logged from the profile itself, so the log proves the meeting's cookies and storage are gone.
+        profile.destroyed.connect(lambda *_: log.info("[%s] profile destroyed", sid))
+        if not shiboken6.isValid(page):  # the parent widget took view and page with it already
+            profile.deleteLater()
+            return
+        page.setAudioMuted(True)  # silence at once, even before the deferred deletion runs
+        # The lambda keeps the profile's Python wrapper alive until the page is gone.
+        page.destroyed.connect(lambda *_: profile.deleteLater())
+        if shiboken6.isValid(view):
+            view.hide()
+            view.deleteLater()  # takes its child, the page
+        else:
+            page.deleteLater()
+
+    # -- policy ----------------------------------------------------------------------------------
+
+    def _check_navigation(self, url: str, nav_type: QWebEnginePage.NavigationType, main_frame: bool) -> bool:
+        if self._closed:
+            return False
+        kind = navigation_verdict(url, main_frame=main_frame, allowed_hosts=self._allowed)
+        if kind is None:
+            return True
+        frame = "main frame" if main_frame else "sub-frame"
+        self._refuse(kind, url, f"({nav_type.name}, {frame})")
+        return False
+
+    def _refuse(self, kind: str, detail: str, note: str = "") -> None:
+        log.warning("[%s] refused %s: %s %s", self.session_id, kind, detail, note)
+        # Emitted from the event loop, not from inside Chromium's callback, so a listener may even
+        # close the session in response.
+        QTimer.singleShot(0, self, lambda: self.refused.emit(kind, detail))
+
+    def _on_loading_changed(self, info: QWebEngineLoadingInfo) -> None:
+        S = QWebEngineLoadingInfo.LoadStatus
+        status = info.status()
+        # Stopped = aborted (a refused navigation, a download): the old page is still shown.
+        if self._closed or status not in (S.LoadSucceededStatus, S.LoadFailedStatus):
+            return
+        ok = status == S.LoadSucceededStatus
+        url = info.url().toString()
+        if ok:
+            log.info("[%s] loaded %s", self.session_id, redact_url(url))
+        else:
+            log.warning("[%s] failed to load %s: %s", self.session_id, redact_url(url), info.errorString())
+        self.loaded.emit(ok, url)
+
+    def _on_new_window_requested(self, request) -> None:  # noqa: ANN001 - QWebEngineNewWindowRequest&
+        # Not calling request.openIn() discards the window.
+        self._refuse("popup", request.requestedUrl().toString())
+
+    def _on_download_requested(self, download) -> None:  # noqa: ANN001 - QWebEngineDownloadRequest
+        download.cancel()
+        self._refuse("download", download.url().toString())
+
+    def _on_file_system_access_requested(self, request) -> None:  # noqa: ANN001
+        request.reject()
+        self._refuse("file", f"file system access {request.filePath().toString()}")
+
+    def _on_register_protocol_handler_requested(self, request) -> None:  # noqa: ANN001
+        request.reject()
+        self._refuse("permission", f"protocol handler {request.scheme()}")
+
+    def _on_certificate_error(self, error) -> None:  # noqa: ANN001 - QWebEngineCertificateError
+        error.rejectCertificate()
+        log.warning(
+            "[%s] rejected certificate for %s: %s",
+            self.session_id,
+            error.url().toString(),
+            error.description(),
+        )
+
+    def _on_permission_requested(self, permission: QWebEnginePermission) -> None:
+        kind = permission.permissionType()
+        origin = permission.origin().toString()
+        origin_ok = host_allowed(url_host(origin), self._allowed)
+        if self.media and origin_ok and kind in MEDIA_PERMISSIONS and not self._closed:
+            permission.grant()
+            log.info("[%s] granted %s to %s", self.session_id, kind.name, origin)
+            return
+        permission.deny()
+        if not self.media:
+            why = "not the media session"
+        elif not origin_ok:
+            why = "origin not allowed"
+        else:
+            why = "never granted"
+        self._refuse("permission", f"{kind.name} for {origin}", f"({why})")
+
+    def _on_render_process_terminated(
+        self, status: QWebEnginePage.RenderProcessTerminationStatus, exit_code: int
+    ) -> None:
+        if self._closed:
+            return
+        name = status.name.removesuffix("TerminationStatus").lower()
+        log.warning("[%s] renderer terminated: %s (exit code %d)", self.session_id, name, exit_code)
+        self.crashed.emit(name, exit_code)
+        if self._budget.record():
+            # Reload from the event loop, not from inside the termination notification.
+            QTimer.singleShot(0, self, self._reload_after_crash)
+            return
+        log.error(
+            "[%s] renderer crashed %d times within %.0f s; not reloading",
+            self.session_id,
+            self._budget.recent,
+            CRASH_WINDOW_S,
+        )
+        self.gave_up.emit(self._budget.recent)
+
+    def _reload_after_crash(self) -> None:
+        if self._closed:
+            return
+        if self._page.url().isEmpty():
+            self._page.load(QUrl(self._start_url))
+        else:
+            self._page.triggerAction(QWebEnginePage.WebAction.Reload)

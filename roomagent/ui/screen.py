@@ -1,0 +1,185 @@
+"""One frameless full-screen window per room screen: the idle card, or the meeting's browser session.
+
+The window owns at most one :class:`~roomagent.ui.browser.BrowserSession` at a time, stacked over
+the idle card; closing the session destroys its profile and brings the idle card back. A banner
+(``show_notice``) can sit on top of either, e.g. "Reconnecting…".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QCloseEvent, QFont, QResizeEvent, QScreen
+from PySide6.QtWidgets import QLabel, QLayout, QStackedLayout, QWidget
+
+from roomagent.ui.browser import BrowserSession
+from roomagent.ui.i18n import tr
+from roomagent.ui.idle_card import FONT_FAMILY, IdleCard
+
+log = logging.getLogger(__name__)
+
+
+class ScreenWindow(QWidget):
+    """The window on one room screen (projector, monitor) — see the module docstring."""
+
+    def __init__(
+        self,
+        screen_id: str,
+        room_name: str,
+        *,
+        language: str = "en",
+        clock: Callable[[], datetime] = datetime.now,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent, Qt.WindowType.Window | Qt.WindowType.FramelessWindowHint)
+        self.screen_id = screen_id
+        self.language = language
+        self.setObjectName(f"screen:{screen_id}")
+        # The title lets operators (and xdotool in the end-to-end test) find the window.
+        self.setWindowTitle(f"roomagent – {room_name} – {screen_id}")
+        self.setCursor(Qt.CursorShape.BlankCursor)  # nobody points at a projector
+        self.setStyleSheet("ScreenWindow { background: #0d1b2e; }")
+        self._session: BrowserSession | None = None
+        self._sessions_opened = 0
+        self._own_notice: str | None = None
+
+        self._idle = IdleCard(room_name, screen_id, language=language, clock=clock, parent=self)
+        self._stack = QStackedLayout(self)
+        self._stack.setContentsMargins(0, 0, 0, 0)
+        # The screen's size is dictated by the screen; a layout-imposed minimum would only fight it.
+        self._stack.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        self._stack.addWidget(self._idle)
+
+        self._notice = QLabel(self)
+        self._notice.setObjectName("screen-notice")
+        self._notice.setWordWrap(True)
+        self._notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._notice.setStyleSheet(
+            "QLabel#screen-notice { color: #ffffff; background: rgba(10, 16, 28, 225);"
+            " border: 3px solid #ffd166; border-radius: 18px; padding: 18px 36px; }"
+        )
+        self._notice.hide()
+
+    # -- placement -------------------------------------------------------------------------------
+
+    def place_on(self, screen: QScreen) -> None:
+        """Cover ``screen`` completely: move there, take its geometry and go full screen."""
+        self.setScreen(screen)
+        self.setGeometry(screen.geometry())
+        self.showFullScreen()
+        log.info("screen %s placed on %s %s", self.screen_id, screen.name(), _rect(screen.geometry()))
+
+    # -- sessions --------------------------------------------------------------------------------
+
+    @property
+    def session(self) -> BrowserSession | None:
+        """The open browser session, or ``None`` while the idle card shows."""
+        return self._session
+
+    @property
+    def idle_card(self) -> IdleCard:
+        """The idle card widget (shown whenever there is no session)."""
+        return self._idle
+
+    @property
+    def showing_idle(self) -> bool:
+        """True while the idle card is the visible page of the window."""
+        return self._stack.currentWidget() is self._idle
+
+    def open_session(self, url: str, allowed_hosts: list[str], media: bool) -> BrowserSession:
+        """Open a fresh locked-down session on ``url`` over the idle card (closing any previous one)."""
+        self.close_session()
+        self._sessions_opened += 1
+        session = BrowserSession(f"{self.screen_id}-{self._sessions_opened}", allowed_hosts, media, self)
+        session.crashed.connect(self._on_session_crashed)
+        session.loaded.connect(self._on_session_loaded)
+        session.gave_up.connect(self._on_session_gave_up)
+        self._session = session
+        self._stack.addWidget(session.widget)
+        self._stack.setCurrentWidget(session.widget)
+        self._notice.raise_()
+        session.load(url)
+        return session
+
+    def close_session(self) -> None:
+        """Destroy the session (widget, page and profile) and show the idle card again."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        self._stack.removeWidget(session.widget)
+        session.close()
+        self._stack.setCurrentWidget(self._idle)
+        if self._own_notice is not None:
+            self.clear_notice()
+
+    # -- notice banner ---------------------------------------------------------------------------
+
+    def show_notice(self, text: str) -> None:
+        """Show ``text`` in a banner over whatever the screen shows, until :meth:`clear_notice`."""
+        self._own_notice = None
+        self._set_notice(text)
+
+    def clear_notice(self) -> None:
+        """Hide the banner."""
+        self._own_notice = None
+        self._notice.hide()
+        self._notice.clear()
+
+    @property
+    def notice_text(self) -> str | None:
+        """The banner text, or ``None`` when no banner shows."""
+        return self._notice.text() if self._notice.isVisibleTo(self) else None
+
+    def _set_notice(self, text: str) -> None:
+        self._notice.setText(text)
+        self._notice.show()
+        self._layout_notice()
+        self._notice.raise_()
+
+    def _show_own_notice(self, key: str) -> None:
+        # Remember which banner the window raised itself, so it never clears somebody else's.
+        text = tr(self.language, key)
+        self._set_notice(text)
+        self._own_notice = text
+
+    def _layout_notice(self) -> None:
+        h = max(self.height(), 240)
+        font = QFont(FONT_FAMILY)
+        font.setPixelSize(max(12, round(h * 0.042)))
+        font.setBold(True)
+        self._notice.setFont(font)
+        # As wide as the text needs, at most 80 % of the screen (longer text wraps).
+        margins = self._notice.contentsMargins()
+        text_w = self._notice.fontMetrics().horizontalAdvance(self._notice.text())
+        width = min(round(self.width() * 0.8), text_w + margins.left() + margins.right() + 8)
+        height = self._notice.heightForWidth(width)
+        self._notice.setGeometry(QRect((self.width() - width) // 2, round(h * 0.06), width, max(height, 1)))
+
+    # -- slots and events ------------------------------------------------------------------------
+
+    def _on_session_crashed(self, status: str, exit_code: int) -> None:
+        self._show_own_notice("notice.reconnecting")
+
+    def _on_session_loaded(self, ok: bool, url: str) -> None:
+        if ok and self._own_notice is not None and self._own_notice == self._notice.text():
+            self.clear_notice()
+
+    def _on_session_gave_up(self, crashes: int) -> None:
+        self._show_own_notice("notice.gave_up")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._notice.isVisibleTo(self):
+            self._layout_notice()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # A closing window must not leave a profile behind with cookies of the meeting.
+        self.close_session()
+        super().closeEvent(event)
+
+
+def _rect(r: QRect) -> str:
+    return f"{r.width()}x{r.height()}+{r.x()}+{r.y()}"

@@ -1,0 +1,1 @@
+"""Fake outside services (meeting platforms, pages that misbehave) for the tests."""
