@@ -96,9 +96,16 @@ class Panel(QWidget):
             self._pages.addWidget(page)
         # The pages keep a touch-friendly size and stay centred however large the panel's display is.
         self._pages.setMaximumSize(CARD_MAX_W, CARD_MAX_H)
+        self._pages.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self._pages, 100)
+        row.addStretch(1)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(24, 20, 24, 20)
-        outer.addWidget(self._pages, 0, Qt.AlignmentFlag.AlignCenter)
+        outer.addStretch(1)
+        outer.addLayout(row, 100)
+        outer.addStretch(1)
         self.render(self._state)
 
     # ----- text -----------------------------------------------------------------------------------------
@@ -159,8 +166,11 @@ class Panel(QWidget):
         page = QWidget()
         box = QVBoxLayout(page)
         box.setSpacing(14)
+        room = QLabel(self._room_name, objectName="room")
         self.connected_label = QLabel(objectName="title", wordWrap=True)
         self.since_label = QLabel(objectName="hint")
+        self.screens_label = QLabel(objectName="hint", wordWrap=True)
+        self.caps_label = QLabel(self._t("no_controls"), objectName="hint", wordWrap=True)
         self.mute_button = self._button(self._t("mute"), self._on_mute_clicked)
         self.mute_label = QLabel(objectName="hint")
         self.layout_title = QLabel(self._t("layout"), objectName="hint")
@@ -168,8 +178,9 @@ class Panel(QWidget):
         self.layout_buttons: dict[str, QPushButton] = {}
         self.meeting_message = QLabel(objectName="error", wordWrap=True)
         self.leave_button = self._button(self._t("leave"), lambda: self._request(cmd.Leave()), name="leave")
-        for widget in (self.connected_label, self.since_label, self.mute_button, self.mute_label,
-                       self.layout_title):
+        for widget in (room, self.connected_label, self.since_label, self.screens_label, self.caps_label,
+                       self.mute_button,
+                       self.mute_label, self.layout_title):
             box.addWidget(widget)
         box.addLayout(self.layout_row)
         box.addStretch(1)
@@ -327,9 +338,13 @@ class Panel(QWidget):
         self.connected_label.setText(self._t("connected", host=host))
         since = time.strftime("%H:%M", time.localtime(meeting.since)) if meeting else ""
         self.since_label.setText(self._t("connected_since", time=since))
+        marks = {"loaded": "✓", "loading": "…", "failed": "✗", "idle": "–"}
+        self.screens_label.setText(self._t("screens") + "  " + "   ".join(
+            f"{screen.id} {marks[screen.status.value]}" for screen in state.screens))
         can_mute = state.muted is not None
         self.mute_button.setVisible(can_mute)
         self.mute_label.setVisible(can_mute)
+        self.caps_label.setVisible(not can_mute and not state.layouts)
         self.mute_button.setText(self._t("unmute" if state.muted else "mute"))
         self.mute_label.setText(self._t("muted" if state.muted else "unmuted"))
         self._draw_layouts(state)

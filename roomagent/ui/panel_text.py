@@ -24,6 +24,8 @@ PANEL_TEXT: dict[str, dict[str, str]] = {
         "muted": "The room microphone is muted",
         "unmuted": "The room microphone is on",
         "layout": "Layout",
+        "screens": "Screens:",
+        "no_controls": "Muting and layouts are not available for this meeting; use the meeting's own controls.",
         "not_symbol": "“{symbol}” is not used in codes (no 0, O, 1, I or L).",
         "err.code_malformed": "A code has 9 characters, like K7M-4QX-9TB.",
         "err.code_not_found": "This code is unknown or has expired. Check it, or create a new one in the meeting.",
@@ -62,6 +64,9 @@ PANEL_TEXT: dict[str, dict[str, str]] = {
         "muted": "Das Raummikrofon ist stummgeschaltet",
         "unmuted": "Das Raummikrofon ist an",
         "layout": "Ansicht",
+        "screens": "Bildschirme:",
+        "no_controls": "Stummschalten und Ansichten sind für diese Besprechung nicht verfügbar; nutzen Sie die "
+        "Bedienelemente der Besprechung.",
         "not_symbol": "„{symbol}“ kommt in Codes nicht vor (kein 0, O, 1, I oder L).",
         "err.code_malformed": "Ein Code hat 9 Zeichen, z. B. K7M-4QX-9TB.",
         "err.code_not_found": "Dieser Code ist unbekannt oder abgelaufen. Prüfen Sie ihn oder erzeugen Sie "

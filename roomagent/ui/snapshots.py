@@ -11,7 +11,8 @@ log = logging.getLogger(__name__)
 
 
 class Snapshotter(QObject):
-    """Grabs ``panel.png`` and ``screen-<id>.png`` (plus ``<state>-`` prefixed copies) into ``folder``."""
+    """Grabs ``panel.png`` and ``screen-<id>.png`` into ``folder``, plus numbered copies per step
+    (``03-idle-code_not_found-panel.png``) so a whole session can be looked at afterwards."""
 
     def __init__(self, agent, folder: Path, *, delay_s: float) -> None:
         super().__init__()
@@ -21,6 +22,7 @@ class Snapshotter(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(int(delay_s * 1000))
         self._timer.timeout.connect(self._on_timer_timeout)
+        self._taken = 0
 
     def start(self) -> None:
         """Follow the agent's state; the first snapshot is taken once the windows have painted."""
@@ -41,5 +43,8 @@ class Snapshotter(QObject):
         return written
 
     def _on_timer_timeout(self) -> None:
-        files = self.take(self._agent.state.lifecycle.value)
+        self._taken += 1
+        state = self._agent.state
+        label = state.lifecycle.value + (f"-{state.error.kind.value}" if state.error else "")
+        files = self.take(f"{self._taken:02d}-{label}")
         log.info("snapshots written: %s", ", ".join(p.name for p in files))

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from roomagent.core import commands as cmd
 from roomagent.core.codes import ALPHABET
-from roomagent.core.state import ErrorKind, Lifecycle, MeetingInfo, RoomError, RoomState
+from roomagent.core.state import ErrorKind, Lifecycle, MeetingInfo, RoomError, RoomState, ScreenState, ScreenStatus
 from roomagent.ui.panel import TOUCH_PX, Panel
 
 
@@ -131,8 +131,12 @@ def in_meeting(**update) -> RoomState:
 
 
 def test_meeting_controls_send_commands(qtbot, panel):
-    panel.render(in_meeting(muted=False, layouts=("presentation", "cameras"), layout="presentation"))
+    screens = (ScreenState(id="left", role="main", media=True, status=ScreenStatus.LOADED),
+               ScreenState(id="right", role="side", media=False, status=ScreenStatus.FAILED))
+    panel.render(in_meeting(muted=False, layouts=("presentation", "cameras"), layout="presentation",
+                            screens=screens))
     assert "bbb.example.org" in panel.connected_label.text()
+    assert panel.screens_label.text() == "Screens:  left ✓   right ✗"
     assert panel.layout_buttons["presentation"].isChecked()
     with qtbot.waitSignal(panel.command_requested) as sent:
         qtbot.mouseClick(panel.layout_buttons["cameras"], Qt.MouseButton.LeftButton)
@@ -148,6 +152,7 @@ def test_meeting_controls_send_commands(qtbot, panel):
 def test_mute_is_hidden_where_the_platform_cannot_mute(panel):
     panel.render(in_meeting(muted=None))
     assert not panel.mute_button.isVisible() and not panel.layout_title.isVisible()
+    assert panel.caps_label.isVisible() and "not available" in panel.caps_label.text()
     assert panel.leave_button.isVisible()
 
 
