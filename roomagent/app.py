@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from roomagent.directory.client import (
     RateLimited,
 )
 from roomagent.profile import RoomProfile, load_profile
+from roomagent.ui.lockdown import remote_debugging_setting
 from roomagent.ui.panel import Panel
 from roomagent.ui.placement import place_screens
 from roomagent.ui.screen import ScreenWindow
@@ -148,6 +150,8 @@ class RoomAgent(QObject):
                 window.show()
             elif placement.display is not None:
                 window.place_on(screens[placement.display])
+            else:
+                window.hide()
         if self.panel is not None and self._panel_host is None:
             if reserved and not self._windowed:
                 self._show_fullscreen(self.panel, screens[next(iter(reserved))])
@@ -295,6 +299,11 @@ def run(config: str | None, *, offscreen_dir: str | None = None, windowed: bool 
         except ConfigError as exc:
             exc.report()
             return EX_CONFIG
+    debugging = remote_debugging_setting()
+    if debugging:
+        print(f"configuration error: {debugging} is set; a kiosk must not expose a remote debugging port",
+              file=sys.stderr)
+        return EX_CONFIG
     prepare_environment(offscreen_dir is not None)
     app = QApplication.instance() or QApplication([])
     directory = DirectoryClient(profile.directory.url, ca_bundle=profile.directory.ca_bundle or None,

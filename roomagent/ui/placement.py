@@ -20,7 +20,8 @@ def place_screens(wanted: list[tuple[str, str | None]], displays: list[str],
 
     A named output that exists is used. A screen without a name, or whose output is missing, takes the
     next display nobody claimed (skipping ``reserved`` ones such as the panel's), with a warning for the
-    missing name. Several screens may end up sharing the last display rather than vanishing.
+    missing name. A screen left without a display gets ``None`` and is hidden: stacking it over another
+    screen would cover that screen's meeting, or the keypad, with the wrong picture.
     """
     taken = set(reserved)
     result: dict[str, Placement] = {}
@@ -36,10 +37,7 @@ def place_screens(wanted: list[tuple[str, str | None]], displays: list[str],
         warning = f"output {output} not found; placed by position" if output else ""
         if free:
             result[screen_id] = Placement(screen_id, free.pop(0), warning)
-        elif displays:
-            fallback = len(displays) - 1
-            result[screen_id] = Placement(screen_id, fallback, (warning + "; " if warning else "")
-                                          + "no free display; sharing the last one")
         else:
-            result[screen_id] = Placement(screen_id, None, "no display at all")
+            result[screen_id] = Placement(screen_id, None, (warning + "; " if warning else "")
+                                          + "no free display; hidden until one appears")
     return [result[screen_id] for screen_id, _ in wanted]

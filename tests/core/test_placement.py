@@ -11,7 +11,7 @@ def test_missing_output_falls_back_by_position_with_a_warning():
     assert got[1].display == 1 and "HDMI-9 not found" in got[1].warning
 
 
-def test_panel_display_is_skipped_and_too_few_displays_share_the_last():
+def test_panel_display_is_skipped_and_a_screen_without_display_is_hidden():
     got = place_screens([("a", None), ("b", None)], ["DSI-1", "HDMI-1"], reserved=frozenset({0}))
-    assert [p.display for p in got] == [1, 1] and "sharing" in got[1].warning
+    assert [p.display for p in got] == [1, None] and "hidden" in got[1].warning
     assert place_screens([("a", None)], [])[0].display is None

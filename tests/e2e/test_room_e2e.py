@@ -153,3 +153,28 @@ def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, tmp_pa
     assert status == 0, log()
     assert "Release of profile requested" not in log()  # Qt's warning for a wrong teardown order
     assert "s3cr3t-token" not in log() and code not in log()  # no secrets in the log
+
+
+def test_a_projector_that_vanishes_is_hidden_and_returns_to_its_output(xvfb, tmp_path):
+    config = tmp_path / "room.toml"
+    config.write_text(ROOM_TOML.format(directory="http://127.0.0.1:9"))  # no join happens here
+    log_path = tmp_path / "agent.log"
+    env = {**xvfb.env, "HOME": str(tmp_path), "QTWEBENGINE_DISABLE_SANDBOX": "1"}
+    with log_path.open("w") as log_file:
+        agent = subprocess.Popen([sys.executable, "-m", "roomagent", "run", "--config", str(config)],
+                                 env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    visible = lambda: xvfb.run("xdotool", "search", "--onlyvisible", "--name", "roomagent screen right",  # noqa: E731
+                               check_status=False)
+    try:
+        right = xvfb.find_window("roomagent screen right")
+        xvfb.run("xrandr", "--delmonitor", "RIGHT")
+        wait_for(lambda: not visible().strip(), "the right window to be hidden")
+        assert "output RIGHT not found" in log_path.read_text()
+        left = xvfb.find_window("roomagent screen left")
+        assert "Position: 0,0" in xvfb.run("xdotool", "getwindowgeometry", left)  # the keypad stays put
+        xvfb.run("xrandr", "--setmonitor", "RIGHT", "1920/508x1080/286+1920+0", "none")
+        wait_for(lambda: visible().strip(), "the right window to come back")
+        assert "Position: 1920,0" in xvfb.run("xdotool", "getwindowgeometry", right)
+    finally:
+        agent.terminate()
+        assert agent.wait(20) == 0, log_path.read_text()

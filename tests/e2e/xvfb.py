@@ -47,9 +47,10 @@ class Xvfb:
         """The environment for programs on this display."""
         return {**os.environ, "DISPLAY": self.display, "QT_QPA_PLATFORM": "xcb"}
 
-    def run(self, *argv: str, timeout: float = X_WAIT_S) -> str:
-        """Run an X tool on this display and return its output."""
-        done = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout, check=True)
+    def run(self, *argv: str, timeout: float = X_WAIT_S, check_status: bool = True) -> str:
+        """Run an X tool on this display and return its output (``check_status``: fail on non-zero)."""
+        done = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout,
+                              check=check_status)
         return done.stdout
 
     def find_window(self, name: str) -> str:
