@@ -32,6 +32,8 @@ from roomagent.directory.client import (
     RateLimited,
 )
 from roomagent.profile import RoomProfile, load_profile
+from roomagent.sdnotify import Notifier
+from roomagent.ui.browser import EngineWarmUp
 from roomagent.ui.lockdown import remote_debugging_setting
 from roomagent.ui.panel import Panel
 from roomagent.ui.placement import place_screens
@@ -74,13 +76,17 @@ class RoomAgent(QObject):
     #: Worker threads hand events to the main thread through this queued signal.
     _event_from_worker = Signal(object)
 
-    def __init__(self, profile: RoomProfile, directory: DirectoryClient, *,
+    def __init__(self, profile: RoomProfile, directory: Callable[[], DirectoryClient], *,
                  clock: Callable[[], float] = time.time, windowed: bool = False) -> None:
         super().__init__()
         self.profile = profile
         self.rules = rules_from_profile(profile)
         self.state: RoomState = initial_state(self.rules)
-        self._directory = directory
+        # Built in the worker thread: creating an httpx client (TLS context, CA bundle) costs ~0.1 s
+        # that the keypad should not wait for (tests/bench/bench_join.py).
+        self._directory_factory = directory
+        self._directory: DirectoryClient | None = None
+        self._warm_up: EngineWarmUp | None = None
         self._clock = clock
         self._windowed = windowed
         self._queue: deque[ev.Event] = deque()
@@ -115,6 +121,27 @@ class RoomAgent(QObject):
         app.screenRemoved.connect(self._on_screens_changed)
         self._place_all()
         self._render()
+        self._pool.submit(self._directory_client)
+        # Chromium's processes start while the keypad waits, not after the code is typed.
+        self._warm_up = EngineWarmUp(self)
+        self._warm_up.done.connect(self._on_warm_up_done)
+        QTimer.singleShot(0, self._warm_up.start)
+
+    def _on_warm_up_done(self) -> None:
+        self._warm_up = None
+
+    def _directory_client(self) -> DirectoryClient:
+        """The directory client; only ever called in the worker thread."""
+        if self._directory is None:
+            self._directory = self._directory_factory()
+        return self._directory
+
+    def _redeem(self, attempt: int, code: str) -> ev.Event:
+        try:
+            return redeem_event(self._directory_client(), attempt, code)
+        except Exception as exc:  # a bug must not leave the panel spinning in "redeeming" forever
+            log.exception("redeeming a code failed unexpectedly")
+            return ev.RedeemFailed(attempt=attempt, kind=ErrorKind.DIRECTORY_UNAVAILABLE, detail=repr(exc))
 
     def stop(self) -> None:
         """Close every session and window; used on SIGTERM and by tests."""
@@ -128,8 +155,9 @@ class RoomAgent(QObject):
         if self.panel is not None:
             self.panel.close()
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-        self._directory.close()
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._directory is not None:
+            self._directory.close()
 
     # ----- placement ------------------------------------------------------------------------------------
     def _place_all(self) -> None:
@@ -217,7 +245,7 @@ class RoomAgent(QObject):
             log.log(logging.getLevelName(effect.level.upper()), "%s", effect.message)
         elif isinstance(effect, fx.RedeemCode):
             assert self._pool is not None
-            future = self._pool.submit(redeem_event, self._directory, effect.attempt, effect.code)
+            future = self._pool.submit(self._redeem, effect.attempt, effect.code)
             future.add_done_callback(lambda f: self._event_from_worker.emit(f.result()))
         elif isinstance(effect, fx.OpenScreen):
             self._open_screen(effect)
@@ -306,8 +334,11 @@ def run(config: str | None, *, offscreen_dir: str | None = None, windowed: bool 
         return EX_CONFIG
     prepare_environment(offscreen_dir is not None)
     app = QApplication.instance() or QApplication([])
-    directory = DirectoryClient(profile.directory.url, ca_bundle=profile.directory.ca_bundle or None,
-                                timeout_s=profile.directory.timeout_s)
+    settings = profile.directory
+
+    def directory() -> DirectoryClient:
+        return DirectoryClient(settings.url, ca_bundle=settings.ca_bundle or None, timeout_s=settings.timeout_s)
+
     if windowed is None:  # auto: tile windows when there are fewer displays than room screens
         windowed = len(QGuiApplication.screens()) < len(profile.screens)
     agent = RoomAgent(profile, directory, windowed=windowed)
@@ -318,11 +349,16 @@ def run(config: str | None, *, offscreen_dir: str | None = None, windowed: bool 
 
         snapshots = Snapshotter(agent, Path(offscreen_dir), delay_s=SNAPSHOT_DELAY_S)
         snapshots.start()
+    systemd = Notifier()
     notifier = install_sigterm_handler(app, app.quit)
     log.info("room %s ready: %d screen(s)", profile.room.id, len(profile.screens))
+    # READY once the first frame of the keypad is queued: the event loop starts right after this.
+    QTimer.singleShot(0, lambda: systemd.ready(f"room {profile.room.id}: keypad shown"))
+    agent.state_changed.connect(lambda state: systemd.status(f"room {profile.room.id}: {state.lifecycle.value}"))
     if on_started is not None:
         on_started(agent)
     status = app.exec()
+    systemd.stopping()
     agent.stop()
     notifier.setEnabled(False)
     return status

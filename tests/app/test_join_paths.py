@@ -1,0 +1,168 @@
+"""The assembled agent (panel, windows, directory client) against the real reference directory over HTTP
+and the demo meeting server: every error path a teacher can meet, and the happy path."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import httpx
+import pytest
+
+from roomagent.app import RoomAgent
+from roomagent.core.state import ErrorKind, Lifecycle
+from roomagent.demo import meeting_server
+from roomagent.demo.serving import run_in_thread as serve_app
+from roomagent.directory.client import CodeNotFound, DirectoryClient
+from roomagent.directory.server.main import run_in_thread as serve_directory
+from roomagent.directory.server.settings import DirectorySettings
+from roomagent.profile import RoomProfile
+
+TOKEN = "test-meeting-server-secret"
+#: Guards against a hung join; generous so that a slow CI machine never fails on it.
+WAIT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def meeting():
+    server = serve_app(meeting_server.create_app())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def directory():
+    settings = DirectorySettings(allowed_join_hosts=["127.0.0.1", "localhost"], tokens={"bbb": TOKEN},
+                                 redeem_limit_per_min=3, store="memory")
+    server = serve_directory(settings)
+    yield server
+    server.stop()
+
+
+def new_code(directory_url: str, join_url: str) -> str:
+    answer = httpx.post(f"{directory_url}/meeting", json={"data": {"join_url": join_url}},
+                        headers={"Authorization": f"Bearer {TOKEN}"})
+    answer.raise_for_status()
+    return answer.json()["data"]["code"]
+
+
+@pytest.fixture
+def make_agent(qtbot):
+    agents = []
+
+    def _make(directory_url: str, *, allowed=("127.0.0.1",), timeout_s: float = 5.0) -> RoomAgent:
+        profile = RoomProfile(
+            room={"id": "t1", "name": "Test room"},
+            directory={"url": directory_url, "timeout_s": timeout_s},
+            meeting={"allowed_hosts": list(allowed)},
+            screens=[{"id": "left", "media": True}, {"id": "right", "role": "side"}],
+        )
+        agent = RoomAgent(profile, lambda: DirectoryClient(profile.directory.url, timeout_s=timeout_s),
+                          windowed=True)
+        agent.start()
+        agents.append(agent)
+        return agent
+
+    yield _make
+    for agent in agents:
+        agent.stop()
+
+
+def type_code(qtbot, agent: RoomAgent, code: str) -> None:
+    qtbot.keyClicks(agent.panel, code)
+
+
+def wait_error(qtbot, agent: RoomAgent, kind: ErrorKind) -> None:
+    qtbot.waitUntil(lambda: agent.state.error is not None and agent.state.error.kind is kind, timeout=WAIT_MS)
+    assert agent.state.lifecycle is Lifecycle.IDLE
+    assert all(w.session is None for w in agent.windows.values())
+
+
+def test_unknown_code(qtbot, make_agent, directory):
+    agent = make_agent(directory.url)
+    type_code(qtbot, agent, "K7M4QX9TB")
+    wait_error(qtbot, agent, ErrorKind.CODE_NOT_FOUND)
+    assert "unknown or has expired" in agent.panel.message_label.text()
+
+
+def test_directory_down(qtbot, make_agent):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    agent = make_agent(f"http://127.0.0.1:{port}")
+    type_code(qtbot, agent, "K7M4QX9TB")
+    wait_error(qtbot, agent, ErrorKind.DIRECTORY_UNAVAILABLE)
+    assert "cannot reach the meeting directory" in agent.panel.message_label.text()
+
+
+def test_directory_that_hangs_is_reported_and_the_panel_stays_usable(qtbot, make_agent):
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept_and_say_nothing() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept_and_say_nothing, daemon=True)
+    thread.start()
+    try:
+        agent = make_agent(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout_s=0.5)
+        type_code(qtbot, agent, "K7M4QX9TB")
+        assert agent.state.lifecycle is Lifecycle.REDEEMING  # the Qt loop is not blocked meanwhile
+        assert agent.panel.busy_label.text() == "Checking the code…"
+        wait_error(qtbot, agent, ErrorKind.DIRECTORY_UNAVAILABLE)
+        assert accepted, "the agent never connected"
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+        for conn in accepted:
+            conn.close()
+
+
+def test_too_many_attempts_count_down(qtbot, make_agent, directory):
+    agent = make_agent(directory.url)
+    for _ in range(3):
+        type_code(qtbot, agent, "K7M4QX9TB")
+        wait_error(qtbot, agent, ErrorKind.CODE_NOT_FOUND)
+        agent.panel.clear_code()
+    type_code(qtbot, agent, "K7M4QX9TB")
+    wait_error(qtbot, agent, ErrorKind.RATE_LIMITED)
+    assert agent.state.error.retry_at > agent.state.error.at
+    assert "Too many attempts. Please wait" in agent.panel.message_label.text()
+    assert not agent.panel.join_button.isEnabled()
+
+
+def test_meeting_host_not_allowed_opens_nothing(qtbot, make_agent, directory, meeting):
+    agent = make_agent(directory.url, allowed=("localhost",))
+    meeting_server_loads = meeting.url + "/_loads"
+    before = len(httpx.get(meeting_server_loads).json())
+    type_code(qtbot, agent, new_code(directory.url, f"{meeting.url}/meeting/elsewhere"))
+    wait_error(qtbot, agent, ErrorKind.HOST_NOT_ALLOWED)
+    assert "127.0.0.1, which this room is not allowed to open" in agent.panel.message_label.text()
+    assert len(httpx.get(meeting_server_loads).json()) == before
+
+
+def test_join_opens_two_separate_sessions_then_leave_tears_them_down(qtbot, make_agent, directory, meeting):
+    agent = make_agent(directory.url)
+    httpx.post(meeting.url + "/_reset")
+    code = new_code(directory.url, f"{meeting.url}/meeting/lecture")
+    type_code(qtbot, agent, code.lower())
+    qtbot.waitUntil(lambda: agent.state.lifecycle is Lifecycle.IN_MEETING, timeout=WAIT_MS)
+    loads = httpx.get(meeting.url + "/_loads").json()
+    assert len(loads) == 2 and len({entry["session"] for entry in loads}) == 2
+    assert all(w.session is not None for w in agent.windows.values())
+    assert agent.panel.connected_label.text() == "Connected to 127.0.0.1"
+    # The code was single use: a second room typing it gets "unknown".
+    with pytest.raises(CodeNotFound):
+        DirectoryClient(directory.url).redeem(code)
+
+    agent.panel.leave_button.click()
+    qtbot.waitUntil(lambda: agent.state.lifecycle is Lifecycle.IDLE, timeout=WAIT_MS)
+    assert all(w.session is None for w in agent.windows.values())
+    assert agent.state.meeting is None and agent.panel.typed == ""
