@@ -22,7 +22,7 @@ from roomagent.configerrors import EX_CONFIG, ConfigError
 from roomagent.core import effects as fx
 from roomagent.core import events as ev
 from roomagent.core.machine import RoomRules, initial_state, transition
-from roomagent.core.state import ErrorKind, Lifecycle, RoomState, ScreenState
+from roomagent.core.state import ErrorKind, RoomState, ScreenState
 from roomagent.directory.client import (
     BadResponse,
     CodeNotFound,
@@ -73,6 +73,8 @@ class RoomAgent(QObject):
     """The running room: core state, panel, one window per screen, the directory client."""
 
     state_changed = Signal(object)
+    #: Chromium's helper processes are up (see EngineWarmUp); the first join no longer pays for them.
+    engine_ready = Signal()
     #: Worker threads hand events to the main thread through this queued signal.
     _event_from_worker = Signal(object)
 
@@ -87,6 +89,7 @@ class RoomAgent(QObject):
         self._directory_factory = directory
         self._directory: DirectoryClient | None = None
         self._warm_up: EngineWarmUp | None = None
+        self.engine_warm = False
         self._clock = clock
         self._windowed = windowed
         self._queue: deque[ev.Event] = deque()
@@ -129,6 +132,8 @@ class RoomAgent(QObject):
 
     def _on_warm_up_done(self) -> None:
         self._warm_up = None
+        self.engine_warm = True
+        self.engine_ready.emit()
 
     def _directory_client(self) -> DirectoryClient:
         """The directory client; only ever called in the worker thread."""

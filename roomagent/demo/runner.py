@@ -14,7 +14,7 @@ import secrets
 import httpx
 
 from roomagent.demo import meeting_server
-from roomagent.demo.serving import run_in_thread as serve_app
+from roomagent.serving import run_in_thread as serve_app
 from roomagent.profile import RoomProfile
 
 log = logging.getLogger(__name__)

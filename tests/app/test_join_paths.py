@@ -12,7 +12,7 @@ import pytest
 from roomagent.app import RoomAgent
 from roomagent.core.state import ErrorKind, Lifecycle
 from roomagent.demo import meeting_server
-from roomagent.demo.serving import run_in_thread as serve_app
+from roomagent.serving import run_in_thread as serve_app
 from roomagent.directory.client import CodeNotFound, DirectoryClient
 from roomagent.directory.server.main import run_in_thread as serve_directory
 from roomagent.directory.server.settings import DirectorySettings

@@ -86,16 +86,22 @@ def agent_child(directory_url: str, code: str, screens: int) -> int:
 
         def _on_stdin(self) -> None:
             for word in os.read(sys.stdin.fileno(), 4096).decode().split() or ["quit"]:
-                if word == "join":
-                    symbols = code.replace("-", "")
-                    for symbol in symbols[:-1]:
-                        self.agent.panel.type_symbol(symbol)
-                    self.t0 = time.perf_counter()  # the ninth symbol emits code_submitted synchronously
-                    self.agent.panel.type_symbol(symbols[-1])
+                if word == "join" and not self.agent.engine_warm:
+                    # A teacher needs seconds for nine symbols; the engine warm-up needs ~0.2 s.
+                    self.agent.engine_ready.connect(lambda: self._type_code())
+                elif word == "join":
+                    self._type_code()
                 elif word == "leave":
                     self.agent.dispatch_command(cmd.Leave())
                 else:
                     QApplication.quit()
+
+        def _type_code(self) -> None:
+            symbols = code.replace("-", "")
+            for symbol in symbols[:-1]:
+                self.agent.panel.type_symbol(symbol)
+            self.t0 = time.perf_counter()  # the ninth symbol emits code_submitted synchronously
+            self.agent.panel.type_symbol(symbols[-1])
 
         def _on_state(self, state) -> None:
             name = state.lifecycle.value
@@ -132,7 +138,7 @@ class Lab:
     def __init__(self, workdir: Path) -> None:
         from roomagent.demo import meeting_server
         from roomagent.demo.runner import start_directory
-        from roomagent.demo.serving import run_in_thread
+        from roomagent.serving import run_in_thread
 
         self.workdir = workdir
         self.meeting = run_in_thread(meeting_server.create_app())

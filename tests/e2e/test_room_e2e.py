@@ -19,7 +19,7 @@ import pytest
 
 from roomagent.demo import meeting_server
 from roomagent.demo.runner import create_code, start_directory
-from roomagent.demo.serving import run_in_thread
+from roomagent.serving import run_in_thread
 from tests.e2e.xvfb import Xvfb, missing_tools, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xvfb,

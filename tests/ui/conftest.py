@@ -27,7 +27,7 @@ if _FAKE_MEDIA not in os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", ""):
 from PySide6 import QtWebEngineWidgets  # noqa: E402,F401
 from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
 
-from roomagent.demo.serving import RunningServer, run_in_thread  # noqa: E402
+from roomagent.serving import RunningServer, run_in_thread  # noqa: E402
 from roomagent.ui.browser import BrowserSession  # noqa: E402
 from roomagent.ui.screen import ScreenWindow  # noqa: E402
 from tests.fakes.kiosk_pages import create_kiosk_test_app  # noqa: E402

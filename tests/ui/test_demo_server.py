@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from roomagent.demo.meeting_server import SESSION_COOKIE, create_app, meeting_page
-from roomagent.demo.serving import run_in_thread
+from roomagent.serving import run_in_thread
 
 
 def test_meeting_page_sets_a_cookie_once_and_records_every_load() -> None:

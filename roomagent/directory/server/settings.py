@@ -1,0 +1,176 @@
+"""Settings of the reference directory: ``directory.toml``, overridden by ``ROOMAGENT_DIRECTORY_*``.
+
+Precedence is environment > TOML file > defaults (DESIGN.md §7). The model is an ordinary
+pydantic-settings class, so tests and the demo build it directly in code.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, SettingsError
+
+from roomagent.configerrors import ConfigError, load_toml, validation_lines
+from roomagent.core.hosts import url_host, validate_pattern
+
+ENV_PREFIX = "ROOMAGENT_DIRECTORY_"
+#: Shortest accepted bearer secret: anything shorter can be guessed or was typed in by hand.
+MIN_TOKEN_LENGTH = 16
+_SERVER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _host_pattern(value: str) -> str:
+    return validate_pattern(value)
+
+
+def _http_url(value: str) -> str:
+    if url_host(value) is None:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value.strip()
+
+
+def _token(value: SecretStr) -> SecretStr:
+    if len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+        raise ValueError(f"secret must be at least {MIN_TOKEN_LENGTH} characters long")
+    return value
+
+
+def _network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        return value
+    if isinstance(value, str):
+        try:
+            # strict=False: "10.1.2.3/8" means the network 10.0.0.0/8, as operators write it.
+            return ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not an IP address or CIDR network")
+
+
+HostPattern = Annotated[str, AfterValidator(_host_pattern)]
+Network = Annotated[ipaddress.IPv4Network | ipaddress.IPv6Network, PlainValidator(_network)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Token = Annotated[SecretStr, AfterValidator(_token)]
+
+
+class ServerEntry(BaseModel):
+    """One meeting server offered for discovery by ``GET /server``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="stable identifier, used in /server/{id}")
+    name: str = Field(min_length=1, max_length=200, description="human name, sorted and searched on")
+    url: HttpUrl = Field(description="base URL of the meeting server")
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _SERVER_ID.match(value):
+            raise ValueError("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        return value
+
+
+class DirectorySettings(BaseSettings):
+    """Everything the directory server needs; see ``kiosk/directory.example.toml`` for each key."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    code_ttl_s: int = Field(300, ge=10, le=86_400, description="lifetime of a code in seconds")
+    allowed_join_hosts: list[HostPattern] = Field(
+        min_length=1, description="host names (or *.domain wildcards) a join URL may point at"
+    )
+    redeem_limit_per_min: int = Field(10, ge=1, le=10_000, description="failed redemptions per client per minute")
+    store: str = Field("memory", description='"memory" or a redis:// (rediss://, unix://) URL')
+    memory_max_codes: int = Field(100_000, ge=1, description="memory store: live codes kept at most")
+    memory_max_clients: int = Field(100_000, ge=1, description="memory store: clients tracked by the rate limit")
+    tokens: dict[str, Token] = Field(
+        min_length=1, description="meeting-server name -> bearer secret allowed to create codes"
+    )
+    servers: list[ServerEntry] = Field(default_factory=list, description="meeting servers offered by GET /server")
+    default_server: str | None = Field(None, description="id of the server listed first by GET /server")
+    trusted_proxies: list[Network] = Field(
+        default_factory=list, description="peers whose X-Forwarded-For is believed (addresses or CIDR nets)"
+    )
+    access_log: bool = Field(True, description="uvicorn access log (request lines only, never headers)")
+
+    @field_validator("store")
+    @classmethod
+    def _check_store(cls, value: str) -> str:
+        value = value.strip()
+        if value == "memory" or value.startswith(("redis://", "rediss://", "unix://")):
+            return value
+        raise ValueError('must be "memory" or a redis://, rediss:// or unix:// URL')
+
+    @field_validator("servers")
+    @classmethod
+    def _unique_ids(cls, value: list[ServerEntry]) -> list[ServerEntry]:
+        ids = [entry.id for entry in value]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate server id(s): {', '.join(dupes)}")
+        return value
+
+    @field_validator("default_server")
+    @classmethod
+    def _known_default(cls, value: str | None, info: ValidationInfo) -> str | None:
+        servers = info.data.get("servers")
+        # When ``servers`` itself is invalid it is missing here; its own error is reported instead.
+        if value is not None and servers is not None and value not in {s.id for s in servers}:
+            raise ValueError(f"{value!r} is not the id of any [[servers]] entry")
+        return value
+
+    @property
+    def store_kind(self) -> str:
+        """``"memory"`` or ``"redis"``."""
+        return "memory" if self.store == "memory" else "redis"
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(path: str | Path) -> DirectorySettings:
+    """Read ``path`` (TOML), apply ``ROOMAGENT_DIRECTORY_*`` overrides, validate.
+
+    Raises :class:`ConfigError` listing every problem with its key path.
+    """
+    source = str(path)
+    data = load_toml(Path(path))
+    try:
+        env_values = EnvSettingsSource(DirectorySettings)()
+    except SettingsError as exc:
+        raise ConfigError(source, [f"environment ({ENV_PREFIX}*): {exc}"]) from None
+    if env_values:
+        # Say where a value came from: an error in an override is not to be looked for in the file.
+        source += " with " + ", ".join(
+            ENV_PREFIX + key.upper() + "*" * isinstance(env_values[key], dict) for key in sorted(env_values)
+        )
+    try:
+        return DirectorySettings(**_deep_merge(data, env_values))
+    except ValidationError as exc:
+        raise ConfigError(source, validation_lines(exc)) from None
