@@ -18,7 +18,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSocketNotifier, Q
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QApplication, QWidget
 
-from roomagent.configerrors import EX_CONFIG, ConfigError
+from roomagent.configload import EX_CONFIG, ConfigError
 from roomagent.core import effects as fx
 from roomagent.core import events as ev
 from roomagent.core.machine import RoomRules, initial_state, transition

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from roomagent.configerrors import EX_CONFIG, ConfigError, load_toml, validation_lines
+from roomagent.configload import EX_CONFIG, ConfigError, deep_merge, load_toml, validation_lines
 from roomagent.core.hosts import validate_pattern
 
 DEFAULT_CONFIG = Path("/etc/roomagent/room.toml")
@@ -146,16 +146,6 @@ class RoomProfile(BaseSettings):
         return init_settings, env_settings
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def profile_files(config: str | Path | None) -> list[Path]:
     """The files that make up the profile: the main file, then ``room.d/*.toml`` beside it, sorted."""
     main = Path(config) if config else DEFAULT_CONFIG
@@ -168,7 +158,7 @@ def load_profile(config: str | Path | None = None, overrides: dict[str, Any] | N
     files = profile_files(config)
     merged: dict[str, Any] = {}
     for path in files:
-        merged = _merge(merged, load_toml(path))
+        merged = deep_merge(merged, load_toml(path))
     source = ", ".join(str(p) for p in files)
     try:
         return _build(merged, overrides or {})

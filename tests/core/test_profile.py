@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from roomagent.configerrors import EX_CONFIG, ConfigError
+from roomagent.configload import EX_CONFIG, ConfigError
 from roomagent.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from roomagent.configerrors import EX_CONFIG, ConfigError
+from roomagent.configload import EX_CONFIG, ConfigError
 from roomagent.directory.server.main import serve_from_cli
 from roomagent.directory.server.settings import DirectorySettings, load_settings
 from tests.directory.helpers import free_port

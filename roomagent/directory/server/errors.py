@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from roomagent.configerrors import key_path
+from roomagent.configload import key_path
 from roomagent.directory.server.store import StoreFull, StoreUnavailable
 
 log = logging.getLogger("roomagent.directory")

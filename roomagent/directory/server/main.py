@@ -11,7 +11,7 @@ from collections.abc import Callable
 import uvicorn
 from fastapi import FastAPI
 
-from roomagent.configerrors import EX_CONFIG, ConfigError
+from roomagent.configload import EX_CONFIG, ConfigError
 from roomagent.directory.server.app import create_app
 from roomagent.directory.server.settings import DirectorySettings, load_settings
 from roomagent.serving import RunningServer

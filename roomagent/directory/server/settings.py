@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, SettingsError
 
-from roomagent.configerrors import ConfigError, load_toml, validation_lines
+from roomagent.configload import ConfigError, deep_merge, load_toml, validation_lines
 from roomagent.core.hosts import url_host, validate_pattern
 
 ENV_PREFIX = "ROOMAGENT_DIRECTORY_"
@@ -144,16 +144,6 @@ class DirectorySettings(BaseSettings):
         return "memory" if self.store == "memory" else "redis"
 
 
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def load_settings(path: str | Path) -> DirectorySettings:
     """Read ``path`` (TOML), apply ``ROOMAGENT_DIRECTORY_*`` overrides, validate.
 
@@ -171,6 +161,6 @@ def load_settings(path: str | Path) -> DirectorySettings:
             ENV_PREFIX + key.upper() + "*" * isinstance(env_values[key], dict) for key in sorted(env_values)
         )
     try:
-        return DirectorySettings(**_deep_merge(data, env_values))
+        return DirectorySettings(**deep_merge(data, env_values))
     except ValidationError as exc:
         raise ConfigError(source, validation_lines(exc)) from None

@@ -1,4 +1,5 @@
-"""Turning configuration problems into the operator's words, and the exit status systemd understands."""
+"""Reading configuration files, and turning their problems into the operator's words with the exit status
+systemd understands."""
 
 from __future__ import annotations
 
@@ -62,3 +63,14 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(str(path), ["permission denied"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``: tables merge key by key, everything else (lists too) is replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
