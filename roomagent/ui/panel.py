@@ -53,6 +53,7 @@ QPushButton {{ background: #2b3d4c; border: none; border-radius: 10px; min-heigh
 QPushButton:pressed {{ background: #46627a; }}
 QPushButton:disabled {{ color: #6b7a85; background: #1d2a35; }}
 QPushButton#join {{ background: #1f7a4d; }}
+QPushButton#join:disabled {{ background: #1d2a35; color: #6b7a85; }}
 QPushButton#leave {{ background: #b3261e; }}
 QPushButton#layout:checked {{ background: #2f6fab; }}
 QProgressBar {{ min-height: 14px; max-height: 14px; border-radius: 7px; background: #1d2a35; }}
@@ -134,6 +135,7 @@ class Panel(QWidget):
             grid.addWidget(button, index // KEYS_PER_ROW, index % KEYS_PER_ROW)
             self.key_buttons[symbol] = button
         self.backspace_button = self._button(self._t("backspace"), self.backspace)
+        self.backspace_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         grid.addWidget(self.backspace_button, len(ALPHABET) // KEYS_PER_ROW, len(ALPHABET) % KEYS_PER_ROW)
         actions = QHBoxLayout()
         self.clear_button = self._button(self._t("clear"), self.clear_code)
