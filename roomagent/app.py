@@ -266,6 +266,19 @@ class RoomAgent(QObject):
                 log.info("command %s refused: %s %s", effect.command_id, effect.code, effect.message)
                 if effect.origin == "panel" and self.panel is not None:
                     self.panel.show_reply_error(effect.message)
+        elif isinstance(effect, fx.ReloadScreens):
+            for screen_id in effect.screens:
+                session = self.windows[screen_id].session
+                if session is not None:
+                    session.reload()
+        elif isinstance(effect, fx.IdentifyScreens):
+            for number, window in enumerate(self.windows.values(), start=1):
+                window.identify(number, effect.seconds)
+        elif isinstance(effect, fx.ShowMessage):
+            for window in self.windows.values():
+                window.show_message(effect.text, effect.seconds)
+            if self.panel is not None:
+                self.panel.show_message(effect.text, effect.seconds)
         elif isinstance(effect, (fx.SetMuted, fx.ApplyLayout)):
             # The core only asks for these on platforms whose adapter can do them; none is wired yet.
             log.error("no meeting adapter can carry out %r", effect)

@@ -112,6 +112,48 @@ class ScreenSection(_Section):
         return value
 
 
+class MqttSection(_Section):
+    """The broker that moderators and operators reach the room through (DESIGN.md §3.2)."""
+
+    url: str = Field(description="mqtt://host:port or mqtts://host:port (TLS)")
+    username: str = ""
+    password_file: str = Field(default="", description="file holding the password (kept out of the profile)")
+    ca_file: str = ""
+    client_cert: str = ""
+    client_key: str = ""
+    topic_root: str = Field(default="roomagent", pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+    keepalive_s: int = Field(default=30, ge=5, le=600)
+    #: How long the broker keeps the room's session (and queued QoS 1 commands) while it is away.
+    session_expiry_s: int = Field(default=3600, ge=0, le=7 * 86400)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError("must look like mqtt://host:1883 or mqtts://host:8883")
+        try:
+            parts.port
+        except ValueError:
+            raise ValueError("the port is not a number") from None
+        return value
+
+    @field_validator("password_file", "ca_file", "client_cert", "client_key")
+    @classmethod
+    def _check_file(cls, value: str) -> str:
+        if value and not Path(value).is_file():
+            raise ValueError(f"file {value} does not exist")
+        return value
+
+    @model_validator(mode="after")
+    def _check_pairs(self) -> "MqttSection":
+        if bool(self.client_cert) != bool(self.client_key):
+            raise ValueError("client_cert and client_key go together")
+        return self
+
+
 class RoomProfile(BaseSettings):
     """The whole validated room profile."""
 
@@ -123,6 +165,7 @@ class RoomProfile(BaseSettings):
     directory: DirectorySection
     meeting: MeetingSection
     panel: PanelSection = PanelSection()
+    mqtt: MqttSection | None = None
     screens: tuple[ScreenSection, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -8,6 +8,8 @@ from roomagent.core.state import Lifecycle, RoomState
 from roomagent.core.steps import start_leaving
 
 _MEETING_STATES = (Lifecycle.JOINING, Lifecycle.IN_MEETING)
+#: identify_screens shows the numbers this long: enough to walk to the back of a hall and look.
+IDENTIFY_S = 10.0
 
 
 def _reply(command: cmd._Command, origin: str, *, code: str = "", message: str = "", data=None) -> fx.Reply:
@@ -24,6 +26,18 @@ def handle_command(state: RoomState, command, origin: str, rules, now: float):
 
     if isinstance(command, cmd.GetState):
         return state, [_reply(command, origin, data=state.snapshot())]
+
+    # Commands that make sense in any state.
+    if isinstance(command, cmd.IdentifyScreens):
+        return state, [fx.IdentifyScreens(seconds=IDENTIFY_S), _reply(command, origin)]
+    if isinstance(command, cmd.ShowMessage):
+        return state, [fx.ShowMessage(text=command.text, seconds=command.seconds), _reply(command, origin)]
+    if isinstance(command, (cmd.ShareSource, cmd.PreviewSource)):
+        # The room's inputs are not configured yet (HDMI capture comes with the devices edge).
+        return state, [_reply(command, origin, code="unknown_source",
+                              message=f"this room has no input called {command.source!r}")]
+    if isinstance(command, (cmd.StopShare, cmd.StopPreview)):
+        return state, [_reply(command, origin, data={"sharing": None})]  # nothing shared: already so
 
     if isinstance(command, cmd.Leave):
         if state.lifecycle in _MEETING_STATES:
@@ -43,6 +57,14 @@ def handle_command(state: RoomState, command, origin: str, rules, now: float):
         if "mute" not in caps:
             return state, [_unsupported(command, origin, state.meeting.platform, "muting the room")]
         return state, [fx.SetMuted(muted=isinstance(command, cmd.Mute)), _reply(command, origin)]
+
+    if isinstance(command, cmd.Reload):
+        ids = [s.id for s in state.screens]
+        if command.screen is not None and command.screen not in ids:
+            return state, [_reply(command, origin, code="unknown_screen",
+                                  message=f"no screen {command.screen!r}; screens: {', '.join(ids)}")]
+        targets = (command.screen,) if command.screen else tuple(ids)
+        return state, [fx.ReloadScreens(screens=targets), _reply(command, origin)]
 
     if isinstance(command, cmd.SetLayout):
         if "layout" not in caps:

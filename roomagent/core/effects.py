@@ -62,6 +62,25 @@ class Reply(_Effect):
     data: dict | None = None
 
 
+class ReloadScreens(_Effect):
+    """Reload the pages of these screens."""
+
+    screens: tuple[str, ...]
+
+
+class IdentifyScreens(_Effect):
+    """Show each screen's number and name for ``seconds``."""
+
+    seconds: float
+
+
+class ShowMessage(_Effect):
+    """Show ``text`` on the panel and every screen for ``seconds``."""
+
+    text: str
+    seconds: float
+
+
 class Log(_Effect):
     """A transition worth a log line (transitions are logged, ticks are not)."""
 
@@ -69,4 +88,5 @@ class Log(_Effect):
     message: str
 
 
-Effect = RedeemCode | OpenScreen | CloseScreens | SetMuted | ApplyLayout | StartTimer | Reply | Log
+Effect = (RedeemCode | OpenScreen | CloseScreens | SetMuted | ApplyLayout | StartTimer | Reply | ReloadScreens
+          | IdentifyScreens | ShowMessage | Log)

@@ -418,6 +418,10 @@ class BrowserSession(QObject):
         )
         self.gave_up.emit(self._budget.recent)
 
+    def reload(self) -> None:
+        """Reload the page shown (a moderator's ``reload`` command); the start URL if nothing loaded."""
+        self._reload_after_crash()
+
     def _reload_after_crash(self) -> None:
         if self._closed:
             return

@@ -41,6 +41,8 @@ _STYLE = f"""
 QWidget#panel {{ background: #101820; }}
 QWidget#panel[mode="compact"] {{ background: transparent; }}
 QLabel#room {{ color: #ffd166; font-size: 22px; }}
+QLabel#notice {{ color: #101826; background: #ffd166; border-radius: 10px; padding: 10px 16px;
+                font-size: 24px; font-weight: bold; }}
 QWidget {{ color: #f2f4f5; font-family: 'DejaVu Sans'; font-size: 22px; }}
 QLabel#title {{ font-size: 30px; font-weight: bold; }}
 QLabel#hint {{ color: #b8c4cc; font-size: 19px; }}
@@ -102,8 +104,15 @@ class Panel(QWidget):
         row.addStretch(1)
         row.addWidget(self._pages, 100)
         row.addStretch(1)
+        # Notices from moderators and operators ("we start in 5 minutes") sit above every page.
+        self.notice_label = QLabel(objectName="notice", wordWrap=True, alignment=Qt.AlignmentFlag.AlignCenter)
+        self.notice_label.hide()
+        self._notice_timer = QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.timeout.connect(self.notice_label.hide)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(24, 20, 24, 20)
+        outer.addWidget(self.notice_label)
         outer.addStretch(1)
         outer.addLayout(row, 100)
         outer.addStretch(1)
@@ -367,6 +376,12 @@ class Panel(QWidget):
         for name, button in self.layout_buttons.items():
             button.setChecked(name == state.layout)
         self.layout_title.setVisible(bool(state.layouts))
+
+    def show_message(self, text: str, seconds: float) -> None:
+        """Show a notice above whatever the panel shows, for ``seconds``."""
+        self.notice_label.setText(text)
+        self.notice_label.show()
+        self._notice_timer.start(int(seconds * 1000))
 
     def show_reply_error(self, message: str) -> None:
         """Show a refused command (e.g. 'muting the room is not supported') on the meeting page."""

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QRect, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QFont, QResizeEvent, QScreen
 from PySide6.QtWidgets import QLabel, QLayout, QStackedLayout, QWidget
 
@@ -62,6 +62,19 @@ class ScreenWindow(QWidget):
             " border: 3px solid #ffd166; border-radius: 18px; padding: 18px 36px; }"
         )
         self._notice.hide()
+        self._notice_timer = QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.timeout.connect(self._on_notice_timer_timeout)
+        self._identity = QLabel(self)
+        self._identity.setObjectName("screen-identity")
+        self._identity.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._identity.setStyleSheet(
+            "QLabel#screen-identity { color: #101826; background: rgba(255, 209, 102, 235); border-radius: 36px; }"
+        )
+        self._identity.hide()
+        self._identity_timer = QTimer(self)
+        self._identity_timer.setSingleShot(True)
+        self._identity_timer.timeout.connect(self._identity.hide)
 
     # -- placement -------------------------------------------------------------------------------
 
@@ -121,6 +134,33 @@ class ScreenWindow(QWidget):
         """Show ``text`` in a banner over whatever the screen shows, until :meth:`clear_notice`."""
         self._own_notice = None
         self._set_notice(text)
+
+    def show_message(self, text: str, seconds: float) -> None:
+        """A moderator's or operator's notice ("we start in 5 minutes"), hidden after ``seconds``."""
+        self.show_notice(text)
+        self._notice_timer.start(int(seconds * 1000))
+
+    def identify(self, number: int, seconds: float) -> None:
+        """Show this screen's number and id big in the middle, so an operator can tell projectors apart."""
+        font = QFont(FONT_FAMILY)
+        font.setPixelSize(max(24, round(max(self.height(), 240) * 0.12)))
+        font.setBold(True)
+        self._identity.setFont(font)
+        self._identity.setText(f"{number}\n{self.screen_id}")
+        w, h = round(self.width() * 0.5), round(self.height() * 0.5)
+        self._identity.setGeometry(QRect((self.width() - w) // 2, (self.height() - h) // 2, w, h))
+        self._identity.show()
+        self._identity.raise_()
+        self._identity_timer.start(int(seconds * 1000))
+
+    @property
+    def identity_text(self) -> str | None:
+        """What :meth:`identify` shows now, or None."""
+        return self._identity.text() if self._identity.isVisibleTo(self) else None
+
+    def _on_notice_timer_timeout(self) -> None:
+        if self._own_notice is None:
+            self.clear_notice()
 
     def clear_notice(self) -> None:
         """Hide the banner."""

@@ -214,3 +214,30 @@ def test_get_state_answers_with_the_snapshot(rules):
     room = Room(rules)
     reply = room.command(cmd.GetState(id="s"))
     assert reply.ok and reply.data["state"] == "idle" and reply.command_id == "s"
+
+
+def test_any_state_commands_identify_and_message(rules):
+    room = Room(rules)
+    assert room.command(cmd.IdentifyScreens(id="i")).ok
+    assert fx.IdentifyScreens(seconds=10.0) in room.effects
+    assert room.command(cmd.ShowMessage(id="m", text="We start in 5 minutes", seconds=300)).ok
+    assert fx.ShowMessage(text="We start in 5 minutes", seconds=300) in room.effects
+    assert room.state.lifecycle is Lifecycle.IDLE
+
+
+def test_sources_are_unknown_until_the_room_has_inputs(rules):
+    room = Room(rules)
+    assert room.command(cmd.ShareSource(id="s", source="hdmi1")).code == "unknown_source"
+    assert room.command(cmd.PreviewSource(id="p", screen="left", source="hdmi1")).code == "unknown_source"
+    assert room.command(cmd.StopShare(id="x")).ok
+
+
+def test_reload_one_or_every_screen_in_a_meeting(rules):
+    room = Room(rules)
+    assert room.command(cmd.Reload(id="r0")).code == "not_in_meeting"
+    room.join()
+    assert room.command(cmd.Reload(id="r1", screen="right")).ok
+    assert fx.ReloadScreens(screens=("right",)) in room.effects
+    assert room.command(cmd.Reload(id="r2")).ok
+    assert fx.ReloadScreens(screens=("left", "right")) in room.effects
+    assert room.command(cmd.Reload(id="r3", screen="back")).code == "unknown_screen"
