@@ -83,6 +83,37 @@ class ScreenState(BaseModel):
     status: ScreenStatus = ScreenStatus.IDLE
 
 
+class MeetingSnapshot(BaseModel):
+    """The public part of the meeting: never the join URL (a secret)."""
+
+    id: str
+    platform: str
+    host: str
+    since: float
+
+
+class ErrorSnapshot(BaseModel):
+    """The last error as published."""
+
+    code: ErrorKind
+    message: str
+    at: float
+
+
+class StateSnapshot(BaseModel):
+    """The retained ``state`` message (DESIGN.md §3.2); its JSON Schema ships with the agent."""
+
+    state: Lifecycle
+    meeting: MeetingSnapshot | None
+    layout: str | None
+    muted: bool | None
+    screens: list[ScreenState]
+    sources: list[dict]
+    sharing: str | None
+    version: str
+    error: ErrorSnapshot | None
+
+
 class RoomState(BaseModel):
     """Everything the room is, as one immutable value. ``transition`` returns a new one per event."""
 
@@ -108,23 +139,12 @@ class RoomState(BaseModel):
         """The public JSON snapshot (DESIGN.md §3.2): no join URL, no code."""
         meeting = None
         if self.meeting is not None:
-            meeting = {
-                "id": self.meeting.id,
-                "platform": self.meeting.platform,
-                "host": self.meeting.host,
-                "since": self.meeting.since,
-            }
+            meeting = MeetingSnapshot(id=self.meeting.id, platform=self.meeting.platform, host=self.meeting.host,
+                                      since=self.meeting.since)
         error = None
         if self.error is not None:
-            error = {"code": self.error.kind.value, "message": self.error.detail, "at": self.error.at}
-        return {
-            "state": self.lifecycle.value,
-            "meeting": meeting,
-            "layout": self.layout,
-            "muted": self.muted,
-            "screens": [s.model_dump(mode="json") for s in self.screens],
-            "sources": [],
-            "sharing": None,
-            "version": __version__,
-            "error": error,
-        }
+            error = ErrorSnapshot(code=self.error.kind, message=self.error.detail, at=self.error.at)
+        return StateSnapshot(
+            state=self.lifecycle, meeting=meeting, layout=self.layout, muted=self.muted, screens=list(self.screens),
+            sources=[], sharing=None, version=__version__, error=error,
+        ).model_dump(mode="json")
