@@ -4,21 +4,15 @@ Qt's event loop; the core decides, this module carries out the effects and feeds
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import socket
-import sys
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSocketNotifier, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QScreen
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 
-from roomagent.configload import EX_CONFIG, ConfigError
 from roomagent.core import effects as fx
 from roomagent.core import events as ev
 from roomagent.core.machine import RoomRules, initial_state, transition
@@ -31,18 +25,14 @@ from roomagent.directory.client import (
     DirectoryUnavailable,
     RateLimited,
 )
-from roomagent.profile import RoomProfile, load_profile
-from roomagent.sdnotify import Notifier
+from roomagent.profile import RoomProfile
 from roomagent.ui.browser import EngineWarmUp
-from roomagent.ui.lockdown import remote_debugging_setting
 from roomagent.ui.panel import Panel
 from roomagent.ui.placement import place_screens
 from roomagent.ui.screen import ScreenWindow
 
 log = logging.getLogger("roomagent")
 
-#: Screenshots in offscreen mode wait for the page to paint after loadFinished.
-SNAPSHOT_DELAY_S = 0.8
 
 
 def rules_from_profile(profile: RoomProfile) -> RoomRules:
@@ -75,6 +65,8 @@ class RoomAgent(QObject):
     state_changed = Signal(object)
     #: Chromium's helper processes are up (see EngineWarmUp); the first join no longer pays for them.
     engine_ready = Signal()
+    #: A Reply effect for a command that did not come from the panel (the control edge answers it).
+    remote_reply = Signal(object)
     #: Worker threads hand events to the main thread through this queued signal.
     _event_from_worker = Signal(object)
 
@@ -150,6 +142,8 @@ class RoomAgent(QObject):
 
     def stop(self) -> None:
         """Close every session and window; used on SIGTERM and by tests."""
+        if self._warm_up is not None:
+            self._warm_up.dispose()
         for window in self.windows.values():
             window.close_session()
             window.close()
@@ -264,8 +258,10 @@ class RoomAgent(QObject):
         elif isinstance(effect, fx.Reply):
             if not effect.ok:
                 log.info("command %s refused: %s %s", effect.command_id, effect.code, effect.message)
-                if effect.origin == "panel" and self.panel is not None:
-                    self.panel.show_reply_error(effect.message)
+            if effect.origin != "panel":
+                self.remote_reply.emit(effect)
+            elif not effect.ok and self.panel is not None:
+                self.panel.show_reply_error(effect.message)
         elif isinstance(effect, fx.ReloadScreens):
             for screen_id in effect.screens:
                 session = self.windows[screen_id].session
@@ -305,78 +301,3 @@ class RoomAgent(QObject):
     def dispatch_command(self, command, origin: str = "panel") -> None:
         """Run a command through the core (the panel's buttons and remote commands share this path)."""
         self.dispatch(ev.CommandReceived(command=command, origin=origin))
-
-
-def install_sigterm_handler(app: QApplication, on_term: Callable[[], None]) -> QSocketNotifier:
-    """Turn SIGTERM/SIGINT into a clean shutdown inside Qt's loop (``set_wakeup_fd`` + QSocketNotifier)."""
-    reader, writer = socket.socketpair()
-    reader.setblocking(False)
-    writer.setblocking(False)
-    signal.set_wakeup_fd(writer.fileno())
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: None)  # the wake-up byte is what matters
-    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
-
-    def _on_activated() -> None:
-        reader.recv(64)
-        on_term()
-
-    notifier.activated.connect(_on_activated)
-    notifier._sockets = (reader, writer)  # keep both ends alive as long as the notifier
-    return notifier
-
-
-def prepare_environment(offscreen: bool) -> None:
-    """Qt/Chromium settings that must exist before QApplication."""
-    if offscreen:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    # Meeting audio must start without a click; fake devices only where a test asks for them.
-    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
-    if "--autoplay-policy" not in flags:
-        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (flags + " --autoplay-policy=no-user-gesture-required").strip()
-
-
-def run(config: str | None, *, offscreen_dir: str | None = None, windowed: bool | None = False,
-        profile: RoomProfile | None = None, on_started: Callable[[RoomAgent], None] | None = None) -> int:
-    """``roomagent run``: load the profile (exit 78 when broken), start the room, run until SIGTERM."""
-    if profile is None:
-        try:
-            profile = load_profile(config)
-        except ConfigError as exc:
-            exc.report()
-            return EX_CONFIG
-    debugging = remote_debugging_setting()
-    if debugging:
-        print(f"configuration error: {debugging} is set; a kiosk must not expose a remote debugging port",
-              file=sys.stderr)
-        return EX_CONFIG
-    prepare_environment(offscreen_dir is not None)
-    app = QApplication.instance() or QApplication([])
-    settings = profile.directory
-
-    def directory() -> DirectoryClient:
-        return DirectoryClient(settings.url, ca_bundle=settings.ca_bundle or None, timeout_s=settings.timeout_s)
-
-    if windowed is None:  # auto: tile windows when there are fewer displays than room screens
-        windowed = len(QGuiApplication.screens()) < len(profile.screens)
-    agent = RoomAgent(profile, directory, windowed=windowed)
-    agent.start()
-    snapshots = None
-    if offscreen_dir:
-        from roomagent.ui.snapshots import Snapshotter
-
-        snapshots = Snapshotter(agent, Path(offscreen_dir), delay_s=SNAPSHOT_DELAY_S)
-        snapshots.start()
-    systemd = Notifier()
-    notifier = install_sigterm_handler(app, app.quit)
-    log.info("room %s ready: %d screen(s)", profile.room.id, len(profile.screens))
-    # READY once the first frame of the keypad is queued: the event loop starts right after this.
-    QTimer.singleShot(0, lambda: systemd.ready(f"room {profile.room.id}: keypad shown"))
-    agent.state_changed.connect(lambda state: systemd.status(f"room {profile.room.id}: {state.lifecycle.value}"))
-    if on_started is not None:
-        on_started(agent)
-    status = app.exec()
-    systemd.stopping()
-    agent.stop()
-    notifier.setEnabled(False)
-    return status

@@ -27,6 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
 
+    p = sub.add_parser("ctl", help="remote-control rooms over MQTT; `roomagent ctl --help`", add_help=False)
+    p.add_argument("ctl_args", nargs=argparse.REMAINDER)
+
     p = sub.add_parser("demo", help="the whole flow on this machine: directory, demo meeting, kiosk")
     p.add_argument("--offscreen", metavar="DIR", help="no windows: render offscreen, write screenshots to DIR")
     p.add_argument("--screens", type=int, default=2, help="number of room screens (default 2)")
@@ -51,9 +54,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return check_config(args.config)
     if args.command == "run":
-        from roomagent.app import run
+        from roomagent.service import run
 
         return run(args.config, offscreen_dir=args.offscreen)
+    if args.command == "ctl":
+        from roomagent.control.ctl import main as ctl_main
+
+        return ctl_main(args.ctl_args)
     if args.command == "demo":
         from roomagent.demo.runner import run_demo
 

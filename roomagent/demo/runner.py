@@ -64,7 +64,7 @@ def run_demo(screens: int = 2, offscreen_dir: str | None = None) -> int:
     """Run the demo; returns the kiosk's exit status."""
     import os
 
-    from roomagent.app import run
+    from roomagent.service import run
 
     if not offscreen_dir and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         offscreen_dir = DEFAULT_OFFSCREEN_DIR

@@ -458,11 +458,17 @@ class EngineWarmUp(QObject):
         self._page.load(QUrl("about:blank"))
 
     def _on_load_finished(self, _ok: bool) -> None:
+        # Not from inside the page's own signal: dispose on the next turn of the event loop.
+        QTimer.singleShot(0, self, self.dispose)
+
+    def dispose(self) -> None:
+        """Delete the throw-away page, then its profile (the other order makes Qt warn). Idempotent;
+        called when the warm-up is done, or at shutdown if it never finished."""
         page, profile = self._page, self._profile
         self._page = self._profile = None
         if page is None or profile is None:
             return
-        page.destroyed.connect(profile.deleteLater)
-        page.deleteLater()
+        shiboken6.delete(page)
+        shiboken6.delete(profile)
         log.debug("browser engine warmed up")
         self.done.emit()

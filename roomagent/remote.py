@@ -1,0 +1,85 @@
+"""Remote control glue: the MQTT edge on one side, the room agent on the other.
+
+Commands from moderators and operators enter the same path as the panel's buttons
+(:meth:`RoomAgent.dispatch_command`); every reply the core produces for them goes back to the sender's
+reply route; every state change is published (the edge debounces), and lifecycle happenings become
+``event`` messages.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+from PySide6.QtCore import QObject
+
+from roomagent.core import effects as fx
+from roomagent.core.commands import CommandReply, ReplyError
+from roomagent.core.state import Lifecycle, RoomState
+
+log = logging.getLogger(__name__)
+
+_ORIGIN_PREFIX = "mqtt:"
+
+
+def reply_model(effect: fx.Reply) -> CommandReply:
+    """The wire reply for a core Reply effect."""
+    if effect.ok:
+        return CommandReply(id=effect.command_id, status="ok", data=effect.data)
+    return CommandReply(id=effect.command_id, status="error", error=ReplyError(code=effect.code, message=effect.message))
+
+
+def happenings(before: RoomState | None, after: RoomState) -> list[tuple[str, dict]]:
+    """The ``event`` messages a state change is worth: joined, left, error."""
+    out: list[tuple[str, dict]] = []
+    was = before.lifecycle if before else Lifecycle.IDLE
+    if after.lifecycle is Lifecycle.IN_MEETING and was is not Lifecycle.IN_MEETING and after.meeting:
+        out.append(("joined", {"meeting": after.snapshot()["meeting"]}))
+    if after.lifecycle is Lifecycle.IDLE and was is Lifecycle.LEAVING:
+        out.append(("left", {"meeting": before.snapshot()["meeting"] if before else None}))
+    if after.error is not None and (before is None or before.error != after.error):
+        out.append(("error", {"error": after.snapshot()["error"]}))
+    return out
+
+
+class RemoteControl(QObject):
+    """Connects a :class:`~roomagent.control.mqtt.MqttControl` to a :class:`~roomagent.app.RoomAgent`."""
+
+    def __init__(self, agent, control) -> None:
+        super().__init__()
+        self._agent = agent
+        self._control = control
+        self._routes: dict[str, object] = {}
+        self._tokens = itertools.count(1)
+        self._last: RoomState | None = None
+
+    def start(self) -> None:
+        """Follow the agent and start the edge (which never blocks, even with the broker down)."""
+        self._control.command_received.connect(self._on_command_received)
+        self._agent.remote_reply.connect(self._on_remote_reply)
+        self._agent.state_changed.connect(self._on_state_changed)
+        self._control.start()
+        self._on_state_changed(self._agent.state)
+
+    def stop(self) -> None:
+        """Publish ``offline`` and disconnect."""
+        self._control.stop()
+
+    def _on_command_received(self, command, route) -> None:
+        origin = f"{_ORIGIN_PREFIX}{next(self._tokens)}"
+        self._routes[origin] = route
+        log.info("remote command %s (%s)", command.action, command.id or "no id")
+        self._agent.dispatch_command(command, origin=origin)
+
+    def _on_remote_reply(self, effect: fx.Reply) -> None:
+        route = self._routes.pop(effect.origin, None)
+        if route is None:
+            log.warning("no reply route for %s", effect.origin)
+            return
+        self._control.reply(route, reply_model(effect))
+
+    def _on_state_changed(self, state: RoomState) -> None:
+        self._control.publish_state(state.snapshot())
+        for name, data in happenings(self._last, state):
+            self._control.publish_event(name, data)
+        self._last = state

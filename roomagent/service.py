@@ -1,0 +1,112 @@
+"""The appliance process: profile, Qt application, signals, systemd, and the room agent inside it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSocketNotifier, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from roomagent.app import RoomAgent
+from roomagent.configload import EX_CONFIG, ConfigError
+from roomagent.directory.client import DirectoryClient
+from roomagent.profile import RoomProfile, load_profile
+from roomagent.sdnotify import Notifier
+from roomagent.ui.lockdown import remote_debugging_setting
+
+log = logging.getLogger("roomagent")
+
+#: Screenshots in offscreen mode wait for the page to paint after loadFinished.
+SNAPSHOT_DELAY_S = 0.8
+
+
+def install_sigterm_handler(app: QApplication, on_term: Callable[[], None]) -> QSocketNotifier:
+    """Turn SIGTERM/SIGINT into a clean shutdown inside Qt's loop (``set_wakeup_fd`` + QSocketNotifier)."""
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno())
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)  # the wake-up byte is what matters
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
+
+    def _on_activated() -> None:
+        reader.recv(64)
+        on_term()
+
+    notifier.activated.connect(_on_activated)
+    notifier._sockets = (reader, writer)  # keep both ends alive as long as the notifier
+    return notifier
+
+
+def prepare_environment(offscreen: bool) -> None:
+    """Qt/Chromium settings that must exist before QApplication."""
+    if offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    # Meeting audio must start without a click; fake devices only where a test asks for them.
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+    if "--autoplay-policy" not in flags:
+        os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (flags + " --autoplay-policy=no-user-gesture-required").strip()
+
+
+def run(config: str | None, *, offscreen_dir: str | None = None, windowed: bool | None = False,
+        profile: RoomProfile | None = None, on_started: Callable[[RoomAgent], None] | None = None) -> int:
+    """``roomagent run``: load the profile (exit 78 when broken), start the room, run until SIGTERM."""
+    if profile is None:
+        try:
+            profile = load_profile(config)
+        except ConfigError as exc:
+            exc.report()
+            return EX_CONFIG
+    debugging = remote_debugging_setting()
+    if debugging:
+        print(f"configuration error: {debugging} is set; a kiosk must not expose a remote debugging port",
+              file=sys.stderr)
+        return EX_CONFIG
+    prepare_environment(offscreen_dir is not None)
+    app = QApplication.instance() or QApplication([])
+    settings = profile.directory
+
+    def directory() -> DirectoryClient:
+        return DirectoryClient(settings.url, ca_bundle=settings.ca_bundle or None, timeout_s=settings.timeout_s)
+
+    if windowed is None:  # auto: tile windows when there are fewer displays than room screens
+        windowed = len(QGuiApplication.screens()) < len(profile.screens)
+    agent = RoomAgent(profile, directory, windowed=windowed)
+    agent.start()
+    remote = None
+    if profile.mqtt is not None:
+        from roomagent import __version__
+        from roomagent.control.mqtt import MqttControl
+        from roomagent.remote import RemoteControl
+
+        remote = RemoteControl(agent, MqttControl(profile.mqtt, profile.room.id, version=__version__))
+        remote.start()
+    snapshots = None
+    if offscreen_dir:
+        from roomagent.ui.snapshots import Snapshotter
+
+        snapshots = Snapshotter(agent, Path(offscreen_dir), delay_s=SNAPSHOT_DELAY_S)
+        snapshots.start()
+    systemd = Notifier()
+    notifier = install_sigterm_handler(app, app.quit)
+    log.info("room %s ready: %d screen(s)", profile.room.id, len(profile.screens))
+    # READY once the first frame of the keypad is queued: the event loop starts right after this.
+    QTimer.singleShot(0, lambda: systemd.ready(f"room {profile.room.id}: keypad shown"))
+    agent.state_changed.connect(lambda state: systemd.status(f"room {profile.room.id}: {state.lifecycle.value}"))
+    if on_started is not None:
+        on_started(agent)
+    status = app.exec()
+    systemd.stopping()
+    if remote is not None:
+        remote.stop()
+    agent.stop()
+    notifier.setEnabled(False)
+    return status
