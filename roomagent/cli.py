@@ -27,8 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
 
-    p = sub.add_parser("ctl", help="remote-control rooms over MQTT; `roomagent ctl --help`", add_help=False)
-    p.add_argument("ctl_args", nargs=argparse.REMAINDER)
+    sub.add_parser("ctl", help="remote-control rooms over MQTT; `roomagent ctl --help`")
 
     p = sub.add_parser("demo", help="the whole flow on this machine: directory, demo meeting, kiosk")
     p.add_argument("--offscreen", metavar="DIR", help="no windows: render offscreen, write screenshots to DIR")
@@ -39,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ctl"]:
+        # ctl has its own parser (options before and after the action); hand it everything.
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        from roomagent.control.ctl import main as ctl_main
+
+        return ctl_main(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -57,10 +63,6 @@ def main(argv: list[str] | None = None) -> int:
         from roomagent.service import run
 
         return run(args.config, offscreen_dir=args.offscreen)
-    if args.command == "ctl":
-        from roomagent.control.ctl import main as ctl_main
-
-        return ctl_main(args.ctl_args)
     if args.command == "demo":
         from roomagent.demo.runner import run_demo
 

@@ -109,7 +109,7 @@ class Panel(QWidget):
         self.notice_label.hide()
         self._notice_timer = QTimer(self)
         self._notice_timer.setSingleShot(True)
-        self._notice_timer.timeout.connect(self.notice_label.hide)
+        self._notice_timer.timeout.connect(self.notice_label.hide)  # (the timer also says "a notice is up")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(24, 20, 24, 20)
         outer.addWidget(self.notice_label)
@@ -300,7 +300,8 @@ class Panel(QWidget):
             self._draw_meeting(state)
             self._pages.setCurrentWidget(self._compact_page if self.compact else self._meeting_page)
         # Over a running meeting the compact panel is only its Leave button: no backdrop around it.
-        mode = "compact" if self.compact and life is Lifecycle.IN_MEETING else "full"
+        mode = "compact" if self._compact_meeting() else "full"
+        self.notice_label.setVisible(self._notice_timer.isActive() and mode == "full")
         if self.property("mode") != mode:
             self.setProperty("mode", mode)
             self.style().unpolish(self)
@@ -378,10 +379,14 @@ class Panel(QWidget):
         self.layout_title.setVisible(bool(state.layouts))
 
     def show_message(self, text: str, seconds: float) -> None:
-        """Show a notice above whatever the panel shows, for ``seconds``."""
+        """Show a notice above whatever the panel shows, for ``seconds``. The compact Leave control over
+        a meeting leaves it to the screen window below, which shows every notice itself."""
         self.notice_label.setText(text)
-        self.notice_label.show()
+        self.notice_label.setVisible(not self._compact_meeting())
         self._notice_timer.start(int(seconds * 1000))
+
+    def _compact_meeting(self) -> bool:
+        return self.compact and self._state.lifecycle is Lifecycle.IN_MEETING
 
     def show_reply_error(self, message: str) -> None:
         """Show a refused command (e.g. 'muting the room is not supported') on the meeting page."""

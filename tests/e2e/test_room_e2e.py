@@ -36,6 +36,7 @@ timeout_s = 5
 [meeting]
 allowed_hosts = ["127.0.0.1"]
 display_name = "Room H 0104"
+{mqtt}
 [[screens]]
 id = "left"
 output = "LEFT"
@@ -67,6 +68,20 @@ def _idle(path: Path):
     return image if all(value < 80 for value in probes) else None
 
 
+def _ctl(broker_url: str, *args: str) -> subprocess.CompletedProcess:
+    """``roomagent ctl`` as an operator types it."""
+    return subprocess.run([sys.executable, "-m", "roomagent", "ctl", "--broker", broker_url, "--room", "h0104",
+                           "--timeout", "20", *args], capture_output=True, text=True, timeout=60)
+
+
+def _retained(broker_url: str, topic: str) -> str:
+    """The retained message on ``topic`` (mosquitto_sub exits after it)."""
+    port = broker_url.rsplit(":", 1)[1]
+    done = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-t", topic, "-C", "1", "-W", "10"],
+                          capture_output=True, text=True, timeout=30)
+    return done.stdout.strip()
+
+
 def _loads(base: str) -> list[dict]:
     with urllib.request.urlopen(f"{base}/_loads", timeout=5) as response:
         return json.load(response)
@@ -80,6 +95,15 @@ def xvfb():
 
 
 @pytest.fixture
+def broker(tmp_path):
+    from tests.control.broker import Mosquitto
+
+    server = Mosquitto(tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def servers():
     meeting = run_in_thread(meeting_server.create_app())
     directory, token = start_directory("127.0.0.1")
@@ -88,11 +112,11 @@ def servers():
     meeting.stop()
 
 
-def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, tmp_path):
+def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, broker, tmp_path):
     meeting, directory, token = servers
     shots = Path(os.environ["ROOMAGENT_SCREENSHOTS"]) if os.environ.get("ROOMAGENT_SCREENSHOTS") else None
     config = tmp_path / "room.toml"
-    config.write_text(ROOM_TOML.format(directory=directory.url))
+    config.write_text(ROOM_TOML.format(directory=directory.url, mqtt=f'[mqtt]\nurl = "{broker.url}"'))
     home = tmp_path / "home"
     home.mkdir()
     log_path = tmp_path / "agent.log"
@@ -130,6 +154,19 @@ def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, tmp_pa
         if shots:
             shot.save(str(shots / "screens-meeting.png"))
 
+        # A moderator steers the room over MQTT with `roomagent ctl`.
+        state = json.loads(_ctl(broker.url, "get_state").stdout)
+        assert state["status"] == "ok" and state["data"]["state"] == "in_meeting"
+        assert state["data"]["meeting"]["host"] == "127.0.0.1" and "token" not in json.dumps(state)
+        assert _ctl(broker.url, "show_message", "We start in 5 minutes", "--seconds", "60").returncode == 0
+        muted = _ctl(broker.url, "mute")  # a generic meeting cannot be muted: said, not pretended
+        assert muted.returncode == 1 and json.loads(muted.stdout)["error"]["code"] == "unsupported"
+        assert _ctl(broker.url, "reload", "--screen", "right").returncode == 0
+        reloaded = wait_for(lambda: len(_loads(meeting.url)) >= 3 and _loads(meeting.url), "the right screen to reload")
+        assert reloaded[2]["cookies"].get("demo_session") in sessions  # same session, not a new login
+        assert json.loads(_retained(broker.url, "roomagent/h0104/state"))["state"] == "in_meeting"
+        assert _retained(broker.url, "roomagent/h0104/availability") == "online"
+
         # Leave as a teacher would: tap the Leave control in the top-right corner of the left screen.
         xvfb.click(1920 - 24 - 120, 24 + 52)
         wait_for(lambda: "state leaving -> idle" in log(), "the room to be idle again")
@@ -151,13 +188,14 @@ def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, tmp_pa
             agent.kill()
             status = None
     assert status == 0, log()
+    assert _retained(broker.url, "roomagent/h0104/availability") == "offline"  # said on clean shutdown
     assert "Release of profile requested" not in log()  # Qt's warning for a wrong teardown order
     assert "s3cr3t-token" not in log() and code not in log()  # no secrets in the log
 
 
 def test_a_projector_that_vanishes_is_hidden_and_returns_to_its_output(xvfb, tmp_path):
     config = tmp_path / "room.toml"
-    config.write_text(ROOM_TOML.format(directory="http://127.0.0.1:9"))  # no join happens here
+    config.write_text(ROOM_TOML.format(directory="http://127.0.0.1:9", mqtt=""))  # no join happens here
     log_path = tmp_path / "agent.log"
     env = {**xvfb.env, "HOME": str(tmp_path), "QTWEBENGINE_DISABLE_SANDBOX": "1"}
     with log_path.open("w") as log_file:
@@ -169,12 +207,14 @@ def test_a_projector_that_vanishes_is_hidden_and_returns_to_its_output(xvfb, tmp
         right = xvfb.find_window("roomagent screen right")
         xvfb.run("xrandr", "--delmonitor", "RIGHT")
         wait_for(lambda: not visible().strip(), "the right window to be hidden")
-        assert "output RIGHT not found" in log_path.read_text()
+        wait_for(lambda: "output RIGHT not found" in log_path.read_text(), "the warning in the log")
         left = xvfb.find_window("roomagent screen left")
         assert "Position: 0,0" in xvfb.run("xdotool", "getwindowgeometry", left)  # the keypad stays put
         xvfb.run("xrandr", "--setmonitor", "RIGHT", "1920/508x1080/286+1920+0", "none")
         wait_for(lambda: visible().strip(), "the right window to come back")
-        assert "Position: 1920,0" in xvfb.run("xdotool", "getwindowgeometry", right)
+        # Mapping and moving are separate X requests: wait for the move rather than race it.
+        wait_for(lambda: "Position: 1920,0" in xvfb.run("xdotool", "getwindowgeometry", right),
+                 "the right window to be back on RIGHT")
     finally:
         agent.terminate()
         assert agent.wait(20) == 0, log_path.read_text()

@@ -175,3 +175,15 @@ def test_compact_overlay_shrinks_to_a_leave_control_in_a_meeting(qtbot, clock):
     rect = widget.overlay_rect(screen)
     assert rect.width() <= 260 and rect.right() < 1920 and rect.top() >= 0
     assert widget.compact_leave.text() == "Leave"
+
+
+def test_notices_show_on_the_panel_but_not_over_the_compact_leave_control(qtbot, clock):
+    widget = Panel("Room", compact=True, clock=clock)
+    qtbot.addWidget(widget)
+    widget.show()
+    widget.show_message("We start in 5 minutes", 60)
+    assert widget.notice_label.isVisible() and widget.notice_label.text() == "We start in 5 minutes"
+    widget.render(in_meeting())
+    assert not widget.notice_label.isVisible()  # the screen below shows it; the Leave button stays whole
+    widget.render(RoomState())
+    assert widget.notice_label.isVisible()  # back on the keypad while the notice is still current
