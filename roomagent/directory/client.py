@@ -13,6 +13,10 @@ TLS certificates are always verified, against the system's trust store or the gi
 A typed code that cannot be a code (wrong length, letters outside the alphabet) raises
 :class:`CodeNotFound` without any request: the directory would answer 404 anyway, and the attempt does
 not count against the room's brute-force budget.
+
+A client built with ``room_id`` (and ``room_name``) names the room when redeeming (``Room-Id``,
+``Room-Name`` headers), so the meeting server that created the code can reach this room through the
+directory's meeting-scoped relay.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import email.utils
 import json
 import math
+import re
 import ssl
 import time
 from typing import Any
@@ -35,6 +40,11 @@ from roomagent.core.codes import normalize_code
 MAX_RESPONSE_BYTES = 1024 * 1024
 #: Back-off when a 429 carries no usable Retry-After: the directory's rate window is one minute.
 DEFAULT_RETRY_AFTER_S = 60.0
+#: What the directory accepts as ``Room-Id``.
+ROOM_ID = re.compile(r"[a-z0-9-]{1,64}")
+#: Longest ``Room-Name`` the directory accepts (characters, before percent-encoding); longer ones are cut.
+MAX_ROOM_NAME = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class DirectoryError(Exception):
@@ -169,7 +179,10 @@ class DirectoryClient:
     """A directory at ``base_url`` (``https://directory.example.org``), spoken to over httpx.
 
     ``ca_bundle`` is a PEM file of the CAs to trust instead of the system's; ``timeout_s`` bounds
-    connecting and each read; ``transport`` replaces httpx's (tests).
+    connecting and each read; ``transport`` replaces httpx's (tests). ``room_id`` (``[a-z0-9-]{1,64}``,
+    else ``ValueError``) and ``room_name`` are sent with every redemption; the name is percent-encoded
+    UTF-8, with control characters turned into spaces and cut to :data:`MAX_ROOM_NAME` characters, so
+    that it can never make the directory refuse a redemption.
     """
 
     def __init__(
@@ -179,10 +192,20 @@ class DirectoryClient:
         ca_bundle: str | None = None,
         timeout_s: float = 5.0,
         transport: httpx.BaseTransport | None = None,
+        room_id: str | None = None,
+        room_name: str | None = None,
     ) -> None:
         scheme = base_url.split("://", 1)[0].lower() if "://" in base_url else ""
         if scheme not in ("http", "https"):
             raise ValueError(f"directory URL must be http:// or https://, not {base_url!r}")
+        self._room_headers: dict[str, str] = {}
+        if room_id is not None:
+            if not ROOM_ID.fullmatch(room_id):
+                raise ValueError(f"room id must be 1-64 of a-z, 0-9 and '-', not {room_id!r}")
+            self._room_headers["Room-Id"] = room_id
+            name = _CONTROL.sub(" ", room_name or "").strip()[:MAX_ROOM_NAME].strip()
+            if name:
+                self._room_headers["Room-Name"] = quote(name, safe="", errors="replace")
         # Verification is never switched off: the directory decides which meeting a lecture room joins.
         verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
         self._http = httpx.Client(
@@ -209,7 +232,7 @@ class DirectoryClient:
         canonical = normalize_code(code)
         if canonical is None:
             raise CodeNotFound("not a valid code")
-        status, body = self._get("/meeting", headers={"Code": canonical})
+        status, body = self._get("/meeting", headers={"Code": canonical, **self._room_headers})
         if status == 404:
             raise CodeNotFound("code not found or expired")
         return self._shape(_Redeemed, body, "GET /meeting").data

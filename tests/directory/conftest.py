@@ -1,4 +1,4 @@
-"""Fixtures for the directory tests: a fake clock, a private redis-server, live directory servers.
+"""Fixtures for the directory tests: a fake clock, a private redis-server and mosquitto, live directory servers.
 
 Every server is real: uvicorn on a free port in a thread (``run_in_thread``), spoken to over HTTP.
 Tests that take ``store_url`` (directly or through ``directory``/``start_directory``) run once with the
@@ -7,11 +7,15 @@ memory store and once with Redis.
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,6 +27,8 @@ from tests.directory.helpers import FakeClock, free_port, http_client, settings_
 
 #: Startup of a private redis-server; generous because CI machines can be slow, not a timing check.
 REDIS_START_TIMEOUT_S = 20.0
+#: Startup of a private mosquitto; a failure guard, not a timing check.
+MOSQUITTO_START_TIMEOUT_S = 20.0
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -67,6 +73,49 @@ def redis_server_url() -> Iterator[str]:
         proc.wait(10)
 
 
+@contextlib.contextmanager
+def private_mosquitto(folder: Path, config: str = "allow_anonymous true\n", port: int = 0) -> Iterator[str]:
+    """Run mosquitto on ``port`` (0: a free one) of 127.0.0.1 with ``config`` added; yields its ``mqtt://`` URL.
+
+    Never the system's broker: a free port and a config file of our own, no persistence. Ready when
+    mosquitto logs that it is running (read from its stderr, no polling).
+    """
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(binary).is_file():
+        pytest.skip("mosquitto binary not installed (apt-get install mosquitto)")
+    port = port or free_port()
+    path = folder / "mosquitto.conf"
+    path.write_text(
+        # "user": started as root, mosquitto would switch to user mosquitto and lose access to our tmp files.
+        f"listener {port} 127.0.0.1\nuser {getpass.getuser()}\npersistence false\nlog_dest stderr\n"
+        "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n" + config
+    )
+    proc = subprocess.Popen([binary, "-c", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    running = threading.Event()
+
+    def drain() -> None:  # also keeps mosquitto's stderr pipe from filling up
+        for line in proc.stderr:
+            if " running" in line:
+                running.set()
+        running.set()  # EOF: mosquitto exited; the check below reports it
+
+    threading.Thread(target=drain, name="mosquitto-stderr", daemon=True).start()
+    try:
+        if not running.wait(MOSQUITTO_START_TIMEOUT_S) or proc.poll() is not None:
+            raise RuntimeError(f"private mosquitto on port {port} did not start")
+        yield f"mqtt://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def mosquitto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a private, anonymous mosquitto for this test session (see :func:`private_mosquitto`)."""
+    with private_mosquitto(tmp_path_factory.mktemp("mosquitto")) as url:
+        yield url
+
+
 def _empty_store(request: pytest.FixtureRequest, kind: str) -> str:
     if kind == "memory":
         return "memory"
@@ -81,6 +130,12 @@ def _empty_store(request: pytest.FixtureRequest, kind: str) -> str:
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 def store_url(request: pytest.FixtureRequest) -> str:
     """``memory`` or the URL of an emptied private Redis: tests using it run on both stores."""
+    return _empty_store(request, request.param)
+
+
+@pytest.fixture(scope="module", params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def module_store_url(request: pytest.FixtureRequest) -> str:
+    """Like ``store_url``, for module-scoped servers of tests that change no shared state."""
     return _empty_store(request, request.param)
 
 

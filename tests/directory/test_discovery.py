@@ -101,7 +101,9 @@ def test_unknown_route_has_the_error_shape(shared_http):
 def test_openapi_documents_every_operation(shared_http):
     schema = shared_http.get("/openapi.json").json()
     paths = schema["paths"]
-    assert set(paths) == {"/meeting", "/server", "/server/{server_id}", "/healthz"}
+    assert set(paths) == {
+        "/meeting", "/meeting/status", "/meeting/command", "/server", "/server/{server_id}", "/healthz"
+    }
     assert set(paths["/meeting"]) == {"get", "post"}
     assert paths["/meeting"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/MeetingCreateRequest"

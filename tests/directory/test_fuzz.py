@@ -52,10 +52,17 @@ def api_schema(fuzz_directory):
 OPERATIONS = [
     ("POST", "/meeting"),
     ("GET", "/meeting"),
+    ("GET", "/meeting/status"),
+    ("POST", "/meeting/command"),
     ("GET", "/server"),
     ("GET", "/server/{server_id}"),
     ("GET", "/healthz"),
 ]
+#: Operations behind a meeting server's bearer token: fuzzed with the real one half of the time.
+AUTHENTICATED = {("POST", "/meeting"), ("GET", "/meeting/status"), ("POST", "/meeting/command")}
+#: The only server errors an operation may answer, each documented: the relay's 501 (the fuzz
+#: directory has no broker), 503 and 504. Any other 5xx, 500 above all, is a bug.
+ALLOWED_5XX = {("POST", "/meeting/command"): {501, 503, 504}, ("GET", "/meeting/status"): {503}}
 
 
 def test_every_operation_is_fuzzed(api_schema):
@@ -67,15 +74,19 @@ def test_every_operation_is_fuzzed(api_schema):
 # schemathesis' pytest-lazy loader does not run on this pytest version.
 @pytest.mark.parametrize(("method", "path"), OPERATIONS)
 def test_api_never_fails_and_keeps_its_contract(api_schema, fuzz_directory, method, path):
-    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+    allowed_5xx = ALLOWED_5XX.get((method, path), set())
+    checks = [status_code_conformance, content_type_conformance, response_schema_conformance]
+    if not allowed_5xx:
+        checks.append(not_a_server_error)
 
     @settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(case=api_schema[path][method].as_strategy(), real_token=st.booleans())
     def exchange(case, real_token):
         # With the real token the body is validated; without it, the generated header meets the 401 path.
-        headers = AUTH if method == "POST" and real_token else None
+        headers = AUTH if (method, path) in AUTHENTICATED and real_token else None
         response = case.call(base_url=fuzz_directory.url, headers=headers, timeout=10)
         case.validate_response(response, checks=checks)
+        assert response.status_code < 500 or response.status_code in allowed_5xx, response.text
         body = response.json()
         assert body["meta"]["status"] == ("success" if response.status_code == 200 else "error")
 

@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 
 from roomagent.directory.server.main import run_in_thread
-from roomagent.directory.server.store import MemoryStore, Redeemed
+from roomagent.directory.server.store import RELAY_TOMBSTONE_S, MemoryStore, Redeemed
 from tests.directory.helpers import (
     AUTH,
     BBB_URL,
@@ -307,4 +307,10 @@ def test_instances_sharing_redis_share_codes_and_limits(redis_server_url, clock)
             create_code(a)
     with redis.Redis.from_url(redis_server_url) as admin:
         keys = admin.keys("roomagent:directory:*")
-        assert keys and all(0 < admin.pttl(key) <= 300_000 for key in keys)  # Redis forgets by itself
+        # Redis forgets by itself: codes and counters within their TTL, relay records (README "Meeting-scoped
+        # relay") within the relay's lifetime plus the tombstone.
+        relay_limit = (settings.relay_ttl_s + RELAY_TOMBSTONE_S) * 1000
+        assert keys and all(
+            0 < admin.pttl(key) <= (relay_limit if key.startswith(b"roomagent:directory:relay:") else 300_000)
+            for key in keys
+        )

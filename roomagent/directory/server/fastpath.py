@@ -29,20 +29,20 @@ _ALLOW = "GET, POST"
 
 
 class BodyTooLarge(ApiError):
-    """413: the request body passed :data:`MAX_BODY_BYTES`."""
+    """413: the request body passed its limit (:data:`MAX_BODY_BYTES` unless said otherwise)."""
 
-    def __init__(self) -> None:
-        super().__init__(413, f"request body larger than {MAX_BODY_BYTES} bytes")
+    def __init__(self, limit: int = MAX_BODY_BYTES) -> None:
+        super().__init__(413, f"request body larger than {limit} bytes")
 
 
 class ClientGone(Exception):
     """The client disconnected before its request body arrived; nothing to answer."""
 
 
-async def read_body(receive: Receive, content_length: int | None) -> bytes:
-    """The whole request body, refusing more than :data:`MAX_BODY_BYTES` (declared or streamed)."""
-    if content_length is not None and content_length > MAX_BODY_BYTES:
-        raise BodyTooLarge()
+async def read_body(receive: Receive, content_length: int | None, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The whole request body, refusing more than ``limit`` bytes (declared or streamed)."""
+    if content_length is not None and content_length > limit:
+        raise BodyTooLarge(limit)
     chunks = []
     size = 0
     while True:
@@ -51,8 +51,8 @@ async def read_body(receive: Receive, content_length: int | None) -> bytes:
             raise ClientGone()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise BodyTooLarge()
+        if size > limit:
+            raise BodyTooLarge(limit)
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
@@ -67,7 +67,7 @@ class MeetingEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one request; every failure gets the error shape, nothing escapes to the server."""
-        authorization = code = forwarded_for = None
+        authorization = code = forwarded_for = room_id = room_name = None
         content_length: int | None = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -78,6 +78,10 @@ class MeetingEndpoint:
                 forwarded_for = value.decode("latin-1")
             elif name == b"content-length":
                 content_length = int(value) if value.isdigit() else None
+            elif name == b"room-id":
+                room_id = value.decode("latin-1")
+            elif name == b"room-name":
+                room_name = value.decode("latin-1")
         headers: dict[str, str] | None = None
         try:
             method = scope["method"]
@@ -88,7 +92,7 @@ class MeetingEndpoint:
             elif method == "GET":
                 peer = scope.get("client")
                 client = client_address(peer[0] if peer else None, forwarded_for, self.trusted_proxies)
-                result = await self.directory.redeem(code, client)
+                result = await self.directory.redeem(code, client, room_id, room_name)
             else:
                 raise ApiError(405, "Method Not Allowed", {"Allow": _ALLOW})
             status, body = 200, result.__pydantic_serializer__.to_json(result)

@@ -5,9 +5,9 @@ Every answer is ``{"data": ..., "meta": {"status": "success" | "error", ...}}``,
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 #: A join URL longer than this is refused (BBB join URLs with checksum are a few hundred characters).
 MAX_JOIN_URL_LENGTH = 2048
@@ -122,4 +122,56 @@ class Health(BaseModel):
     """Answer of ``GET /healthz``."""
 
     data: HealthOut
+    meta: SuccessMeta = Field(default_factory=SuccessMeta)
+
+
+class RoomOut(BaseModel):
+    """The room that redeemed a code, as it named itself (``Room-Id``, ``Room-Name``)."""
+
+    id: str = Field(examples=["h0104"])
+    name: str | None = Field(examples=["Lecture hall H 0104"])
+
+
+class RelayStatusOut(BaseModel):
+    """``data`` of ``GET /meeting/status``."""
+
+    status: Literal["pending", "redeemed", "expired"] = Field(
+        description="pending: not redeemed yet; redeemed: the relay is open; expired: the code expired "
+        "unredeemed, or the relay's lifetime (relay_ttl_s) is over"
+    )
+    room: RoomOut | None = Field(description="the room that redeemed the code; null before, or when it did not say")
+    redeemed_at: str | None = Field(description="ISO 8601 with +00:00; null while pending")
+
+
+class MeetingStatus(BaseModel):
+    """Answer of ``GET /meeting/status``."""
+
+    data: RelayStatusOut
+    meta: SuccessMeta = Field(default_factory=SuccessMeta)
+
+
+class RoomReplyError(BaseModel):
+    """``error`` of a room's reply: a code for programs (``not_in_meeting``, ``wrong_meeting``...) and a message."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str
+
+
+class RoomReply(BaseModel):
+    """The room's own reply to a command (DESIGN.md §3.2), passed through unchanged."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    status: Literal["ok", "error"]
+    data: dict[str, Any] | None = None
+    error: RoomReplyError | None = None
+
+
+class CommandRelayed(BaseModel):
+    """Answer of ``POST /meeting/command``: whatever the room answered, ``status: error`` included."""
+
+    data: RoomReply
     meta: SuccessMeta = Field(default_factory=SuccessMeta)

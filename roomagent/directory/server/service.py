@@ -1,26 +1,47 @@
-"""What the directory does, without HTTP: authenticate meeting servers, mint codes, redeem them.
+"""What the directory does, without HTTP: authenticate meeting servers, mint codes, redeem them, relay.
 
 Logging rule: codes and join URLs are secrets for as long as a code lives, so they are never logged at
-info level; the host of the join URL and the meeting server's name are enough to follow what happens.
+info level; the host of the join URL, the meeting server's name and the room id are enough to follow
+what happens.
+
+The meeting-scoped relay (README "Meeting-scoped relay"): the meeting server that created a code may
+ask whether it was redeemed and by which room (``GET /meeting/status``) and send that room commands
+(``POST /meeting/command``), scoped by the directory to the code's meeting, for ``relay_ttl_s`` after
+redemption. Another meeting server sees the same 404 as for an unknown code.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import re
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 
 from roomagent.core.codes import normalize_code
+from roomagent.core.commands import COMMAND
 from roomagent.core.hosts import host_allowed, url_host
+from roomagent.core.meeting_url import NotADirectLink, describe_join_url
 from roomagent.directory.server import models as m
 from roomagent.directory.server.errors import ApiError, validation_message
+from roomagent.directory.server.relay import MqttRelay, RelayLost, RelayUnavailable
 from roomagent.directory.server.settings import DirectorySettings
-from roomagent.directory.server.store import Blocked, CodeStore, Redeemed, StoreFull, StoreUnavailable
+from roomagent.directory.server.store import (
+    Blocked,
+    CodeStore,
+    Redeemed,
+    RelayNew,
+    RelayRecord,
+    RoomTag,
+    StoreFull,
+    StoreUnavailable,
+)
 
 log = logging.getLogger("roomagent.directory")
 
@@ -30,6 +51,12 @@ CREATE_ATTEMPTS = 8
 MAX_CODE_HEADER = 64
 NOT_FOUND_MESSAGE = "code not found or expired"
 _SPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: ``Room-Id``: the room's id as used in its MQTT topics.
+ROOM_ID = re.compile(r"[a-z0-9-]{1,64}")
+#: Longest room name kept (after percent-decoding).
+MAX_ROOM_NAME = 200
+BROKER_UNAVAILABLE = (503, "message broker unavailable; try again shortly", {"Retry-After": "5"})
 
 
 def iso_utc(timestamp: float) -> str:
@@ -56,6 +83,38 @@ def checked_join_host(url: str, allowed: list[str]) -> str:
     return host
 
 
+def meeting_id_of(join_url: str) -> str:
+    """The meeting id the room agent will compute for ``join_url``; ``""`` for a lobby page it refuses."""
+    try:
+        return describe_join_url(join_url).meeting_id
+    except NotADirectLink:
+        return ""
+
+
+def parse_room(room_id: str | None, room_name: str | None) -> RoomTag | None:
+    """The ``Room-Id``/``Room-Name`` headers of a redemption; :class:`ApiError` 422 when malformed.
+
+    ``Room-Name`` is percent-encoded UTF-8 and only counts together with ``Room-Id``.
+    """
+    if room_id is None:
+        return None
+    if not ROOM_ID.fullmatch(room_id):
+        raise ApiError(422, "header Room-Id: must be 1-64 lower-case letters, digits and '-'")
+    if not room_name:
+        return RoomTag(room_id)
+    if not all(" " <= ch <= "~" for ch in room_name):
+        raise ApiError(422, "header Room-Name: must be percent-encoded UTF-8")
+    try:
+        name = unquote(room_name, encoding="utf-8", errors="strict").strip()
+    except UnicodeDecodeError:
+        raise ApiError(422, "header Room-Name: must be percent-encoded UTF-8") from None
+    if _CONTROL.search(name):
+        raise ApiError(422, "header Room-Name: must not contain control characters")
+    if len(name) > MAX_ROOM_NAME:
+        raise ApiError(422, f"header Room-Name: longer than {MAX_ROOM_NAME} characters")
+    return RoomTag(room_id, name or None)
+
+
 class Directory:
     """The directory's behaviour; the store is attached by the app's lifespan.
 
@@ -70,6 +129,7 @@ class Directory:
         self.clock = clock
         self.code_factory = code_factory
         self.store: CodeStore | None = None
+        self.relay: MqttRelay | None = None  # attached by the lifespan when [mqtt] url is set
         self._tokens = [(name, secret.get_secret_value().encode()) for name, secret in settings.tokens.items()]
         self._allowed = list(settings.allowed_join_hosts)
 
@@ -111,26 +171,37 @@ class Directory:
             raise ApiError(422, validation_message(exc.errors(), "body")) from None
         join_url = request.data.join_url
         host = checked_join_host(join_url, self._allowed)
+        relay = RelayNew(creator=server, meeting_id=meeting_id_of(join_url))
         store = self.live_store()
         ttl = self.settings.code_ttl_s
         now = self.clock()
         for _ in range(CREATE_ATTEMPTS):
             code = self.code_factory()
-            if await store.create(code, join_url, now=now, ttl_s=ttl):
+            if await store.create(code, join_url, now=now, ttl_s=ttl, relay=relay):
                 break
         else:
             raise StoreFull(f"no free code after {CREATE_ATTEMPTS} attempts")
         log.info("code created for host %s by meeting server %s", host, server)
         return m.MeetingCreated(data=m.CodeOut(code=code, expires=iso_utc(now + ttl)))
 
-    async def redeem(self, code_header: str | None, client: str) -> m.MeetingRedeemed:
-        """``GET /meeting``: one atomic step in the store (block check, consume, count the failure)."""
-        code = normalize_code(code_header) if code_header and len(code_header) <= MAX_CODE_HEADER else None
+    async def redeem(
+        self, code_header: str | None, client: str, room_id: str | None = None, room_name: str | None = None
+    ) -> m.MeetingRedeemed:
+        """``GET /meeting``: one atomic step in the store (block check, consume, count the failure).
+
+        Malformed ``Room-Id``/``Room-Name`` headers are refused (422) before anything is looked up, so
+        they neither consume the code nor count as a failure.
+        """
+        room = parse_room(room_id, room_name)
+        code = self._code(code_header)
         limit = self.settings.redeem_limit_per_min
-        result = await self.live_store().redeem(code, client, now=self.clock(), limit=limit)
+        result = await self.live_store().redeem(
+            code, client, now=self.clock(), limit=limit, room=room, relay_ttl_s=self.settings.relay_ttl_s
+        )
         if isinstance(result, Redeemed):
             if log.isEnabledFor(logging.INFO):  # parsing the URL again only pays when it is logged
-                log.info("code redeemed for host %s", url_host(result.join_url))
+                who = f" by room {room.id}" if room else ""
+                log.info("code redeemed for host %s%s", url_host(result.join_url), who)
             return m.MeetingRedeemed(data=m.JoinOut(join_url=result.join_url))
         if isinstance(result, Blocked):
             raise ApiError(429, "too many failed attempts; try again later", {"Retry-After": result.retry_after_header})
@@ -140,3 +211,71 @@ class Directory:
             log.debug("failed redemption from %s", client)
         # Unknown, malformed, expired and used codes all get this same answer.
         raise ApiError(404, NOT_FOUND_MESSAGE)
+
+    @staticmethod
+    def _code(code_header: str | None) -> str | None:
+        return normalize_code(code_header) if code_header and len(code_header) <= MAX_CODE_HEADER else None
+
+    async def _own_relay(self, server: str, code_header: str | None) -> RelayRecord:
+        """The relay record of the code, if ``server`` created it; else the one 404 of unknown codes."""
+        code = self._code(code_header)
+        record = await self.live_store().relay(code, now=self.clock()) if code else None
+        if record is None or record.creator != server:
+            raise ApiError(404, NOT_FOUND_MESSAGE)
+        return record
+
+    async def relay_status(self, server: str, code_header: str | None) -> m.MeetingStatus:
+        """``GET /meeting/status`` for the authenticated meeting ``server``."""
+        record = await self._own_relay(server, code_header)
+        room = m.RoomOut(id=record.room.id, name=record.room.name) if record.room else None
+        redeemed_at = iso_utc(record.redeemed_at) if record.redeemed_at is not None else None
+        status = m.RelayStatusOut(status=record.state(self.clock()), room=room, redeemed_at=redeemed_at)
+        return m.MeetingStatus(data=status)
+
+    async def relay_command(self, server: str, code_header: str | None, body: bytes) -> dict[str, Any]:
+        """``POST /meeting/command``: validate, scope to the code's meeting, publish, return the room's reply."""
+        if not body.strip():
+            raise ApiError(422, "request body: missing")
+        try:
+            command = COMMAND.validate_json(body)
+        except ValidationError as exc:
+            raise ApiError(422, validation_message(exc.errors(), "body")) from None
+        relay = self.relay
+        if relay is None:
+            raise ApiError(501, "relay not configured: this directory has no [mqtt] broker")
+        record = await self._own_relay(server, code_header)
+        state = record.state(self.clock())
+        if state == "pending":
+            raise ApiError(409, "the room has not joined yet")
+        if state == "expired":
+            raise ApiError(410, "the relay for this code has expired")
+        if record.room is None:
+            raise ApiError(409, "the room that redeemed the code did not name itself; it cannot be reached")
+        if not record.meeting_id:
+            raise ApiError(409, "the code's join URL is not a direct meeting link; the room cannot be in it")
+        # The scope is the directory's guarantee: whatever meeting the caller named, this one applies.
+        command = command.model_copy(
+            update={"meeting": record.meeting_id, "id": command.id or "relay-" + secrets.token_hex(8)}
+        )
+        payload = command.model_dump_json(exclude_none=True).encode()
+        try:
+            raw = await relay.request(record.room.id, payload, self.settings.relay_timeout_s)
+        except RelayUnavailable as exc:
+            log.warning("relay: %s; command for room %s refused", exc, record.room.id)
+            raise ApiError(*BROKER_UNAVAILABLE) from None
+        except RelayLost as exc:
+            raise ApiError(504, f"no reply from the room: {exc}") from None
+        except TimeoutError:
+            log.info("relay: room %s did not answer %s in time", record.room.id, command.action)
+            raise ApiError(504, "the room did not answer in time") from None
+        try:
+            reply = json.loads(raw)
+            m.RoomReply.model_validate(reply)
+        except (ValueError, ValidationError):
+            log.warning("relay: room %s answered something that is not a command reply", record.room.id)
+            raise ApiError(502, "the room's answer is not a command reply") from None
+        log.info(
+            "command %s relayed to room %s for meeting server %s: %s",
+            command.action, record.room.id, server, reply["status"],
+        )
+        return reply

@@ -10,6 +10,7 @@ import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -61,6 +62,28 @@ def _network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     raise ValueError(f"{value!r} is not an IP address or CIDR network")
 
 
+def _mqtt_url(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ValueError("must look like mqtt://host:1883 or mqtts://host:8883")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise ValueError("the port is not a number") from None
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry credentials; use username and password_file")
+    return value
+
+
+def _existing_file(value: str) -> str:
+    if value and not Path(value).is_file():
+        raise ValueError(f"file {value} does not exist")
+    return value
+
+
 HostPattern = Annotated[str, AfterValidator(_host_pattern)]
 Network = Annotated[ipaddress.IPv4Network | ipaddress.IPv6Network, PlainValidator(_network)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
@@ -82,6 +105,32 @@ class ServerEntry(BaseModel):
         if not _SERVER_ID.match(value):
             raise ValueError("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
         return value
+
+
+class MqttSettings(BaseModel):
+    """The broker the meeting-scoped relay publishes room commands to (``[mqtt]``; off without ``url``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: Annotated[str | None, AfterValidator(_mqtt_url)] = Field(
+        None, description="mqtt://host:1883 or mqtts://host:8883 (TLS); unset: the relay answers 501"
+    )
+    username: str = Field("", description="broker user name (empty: anonymous)")
+    password_file: Annotated[str, AfterValidator(_existing_file)] = Field(
+        "", description="file holding the broker password (kept out of the settings)"
+    )
+    ca_file: Annotated[str, AfterValidator(_existing_file)] = Field(
+        "", description="mqtts: PEM file of the CAs to trust instead of the system's"
+    )
+    topic_root: str = Field(
+        "roomagent", pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$", description="the rooms' topic root"
+    )
+    keepalive_s: int = Field(30, ge=5, le=600, description="MQTT keep-alive in seconds")
+
+    @property
+    def enabled(self) -> bool:
+        """True when a broker is configured."""
+        return self.url is not None
 
 
 class DirectorySettings(BaseSettings):
@@ -111,6 +160,12 @@ class DirectorySettings(BaseSettings):
         default_factory=list, description="peers whose X-Forwarded-For is believed (addresses or CIDR nets)"
     )
     access_log: bool = Field(True, description="uvicorn access log (request lines only, never headers)")
+    relay_ttl_s: int = Field(
+        43_200, ge=60, le=7 * 86_400, description="how long after redemption a meeting server may relay commands"
+    )
+    relay_timeout_s: float = Field(10.0, gt=0, le=120, description="how long the relay waits for a room's reply")
+    memory_max_relays: int = Field(100_000, ge=1, description="memory store: relay records kept at most (per state)")
+    mqtt: MqttSettings = Field(default_factory=MqttSettings, description="broker of the meeting-scoped relay")
 
     @field_validator("store")
     @classmethod

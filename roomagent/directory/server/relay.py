@@ -1,0 +1,213 @@
+"""The MQTT side of the meeting-scoped relay: publish a room command, wait for the room's reply.
+
+One paho client per directory process, started in the app's lifespan: ``connect_async`` and paho's own
+network thread (``loop_start``), so a broker that is down never delays start-up; paho reconnects with
+back-off by itself. Each process has a random *instance id* and subscribes to its own reply topic
+``<topic_root>/_relay/<instance-id>/reply`` (``_relay`` can never be a room id), so when several
+directory instances share a broker each reply reaches the instance that asked.
+
+A request is an MQTT 5 PUBLISH (QoS 1, not retained) to ``<topic_root>/<room-id>/command`` carrying
+ResponseTopic, a random CorrelationData and a MessageExpiryInterval of the relay timeout (a room that
+is offline must not execute, hours later, a command whose caller was told 504). The room answers to
+the response topic with the same correlation data (DESIGN.md §3.2). Futures waiting for replies live in
+the asyncio loop; paho's thread resolves them with ``loop.call_soon_threadsafe``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import secrets
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from roomagent.directory.server.settings import MqttSettings
+
+log = logging.getLogger("roomagent.directory.relay")
+
+#: paho's reconnect back-off (seconds): first retry, cap.
+RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 30
+#: TCP/TLS connect timeout of one attempt; only paho's thread ever waits on it.
+CONNECT_TIMEOUT_S = 5.0
+#: Unacknowledged QoS 1 commands in flight at once before paho queues further ones.
+MAX_INFLIGHT = 100
+
+
+class RelayUnavailable(Exception):
+    """Not connected to the broker (or not yet subscribed to the reply topic): nothing was sent."""
+
+
+class RelayLost(Exception):
+    """The connection dropped after the command was sent: whether the room acted is unknown."""
+
+
+class MqttRelay:
+    """Request/response over MQTT 5 for the directory; see the module docstring."""
+
+    def __init__(self, settings: MqttSettings, *, instance_id: str | None = None) -> None:
+        if settings.url is None:
+            raise ValueError("MqttRelay needs [mqtt] url")
+        self.settings = settings
+        self.instance_id = instance_id or secrets.token_hex(6)
+        self.reply_topic = f"{settings.topic_root}/_relay/{self.instance_id}/reply"
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._pending: dict[bytes, asyncio.Future[bytes]] = {}
+        self._subscribe_mid: int | None = None
+        #: Set while connected and subscribed to the reply topic (tests wait on it).
+        self.ready_event = threading.Event()
+        self._client: mqtt.Client | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Connected and subscribed to the reply topic: a request can be made."""
+        return self.ready_event.is_set()
+
+    def command_topic(self, room_id: str) -> str:
+        """Where a room listens for commands."""
+        return f"{self.settings.topic_root}/{room_id}/command"
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Configure the client and start paho's thread; returns at once (the connection follows)."""
+        self._loop = loop
+        parts = urlsplit(self.settings.url or "")
+        tls = parts.scheme == "mqtts"
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"roomagent-directory-{self.instance_id}",
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        client.enable_logger(logging.getLogger("roomagent.directory.relay.paho"))
+        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
+        client.connect_timeout = CONNECT_TIMEOUT_S
+        client.max_inflight_messages_set(MAX_INFLIGHT)
+        if self.settings.username or self.settings.password_file:
+            password = None
+            if self.settings.password_file:
+                password = Path(self.settings.password_file).read_text(encoding="utf-8").strip()
+            client.username_pw_set(self.settings.username or None, password)
+        if tls:
+            # Certificates are always verified (against ca_file or the system's CAs), host name included.
+            client.tls_set(ca_certs=self.settings.ca_file or None)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        port = parts.port or (8883 if tls else 1883)
+        client.connect_async(parts.hostname or "", port, keepalive=self.settings.keepalive_s, clean_start=True)
+        client.loop_start()
+        self._client = client
+        log.info("relay connecting to %s://%s:%d as instance %s", parts.scheme, parts.hostname, port, self.instance_id)
+
+    async def stop(self) -> None:
+        """Disconnect, stop paho's thread and fail whatever still waits."""
+        client, self._client = self._client, None
+        self.ready_event.clear()
+        if client is not None:
+            client.disconnect()
+            # loop_stop joins paho's thread, which may sit in a back-off sleep for up to a second.
+            await asyncio.to_thread(client.loop_stop)
+        self._fail_pending(RelayLost("the directory is shutting down"))
+
+    async def request(self, room_id: str, payload: bytes, timeout_s: float) -> bytes:
+        """Publish ``payload`` as a command for ``room_id`` and return the raw reply.
+
+        Raises :class:`RelayUnavailable` (nothing sent), :class:`RelayLost` (connection dropped while
+        waiting) or :class:`TimeoutError` (no reply within ``timeout_s``).
+        """
+        client = self._client
+        if client is None or self._loop is None or not self.ready:
+            raise RelayUnavailable("not connected to the MQTT broker")
+        correlation = secrets.token_bytes(16)
+        future: asyncio.Future[bytes] = self._loop.create_future()
+        with self._lock:
+            self._pending[correlation] = future
+        try:
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.ResponseTopic = self.reply_topic
+            properties.CorrelationData = correlation
+            properties.MessageExpiryInterval = max(1, math.ceil(timeout_s))
+            info = client.publish(self.command_topic(room_id), payload, qos=1, retain=False, properties=properties)
+            if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                raise RelayUnavailable(f"publish failed: {mqtt.error_string(info.rc)}")
+            return await asyncio.wait_for(future, timeout_s)
+        finally:
+            with self._lock:
+                self._pending.pop(correlation, None)
+
+    # --- paho's thread -------------------------------------------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, _userdata, _flags, reason_code, _properties) -> None:
+        if reason_code.is_failure:
+            # Bad credentials or not authorised: reported, and paho keeps retrying with back-off.
+            log.error("relay: broker refused the connection: %s", reason_code)
+            return
+        result, mid = client.subscribe(self.reply_topic, qos=1)
+        if result == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._subscribe_mid = mid
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata) -> None:
+        log.warning("relay: cannot reach the MQTT broker; retrying")
+
+    def _on_subscribe(self, _client: mqtt.Client, _userdata, mid, reason_codes, _properties) -> None:
+        if mid != self._subscribe_mid:
+            return
+        if reason_codes and not reason_codes[0].is_failure:
+            self.ready_event.set()
+            log.info("relay connected; replies on %s", self.reply_topic)
+        else:
+            log.error("relay: broker refused the subscription to %s: %s", self.reply_topic, reason_codes)
+
+    def _on_disconnect(self, _client: mqtt.Client, _userdata, _flags, reason_code, _properties) -> None:
+        was_ready = self.ready
+        self.ready_event.clear()
+        if was_ready:
+            log.warning("relay: disconnected from the MQTT broker (%s); reconnecting", reason_code)
+        # Replies published while we are away are lost (clean session): do not keep callers waiting.
+        self._fail_pending(RelayLost("the connection to the MQTT broker was lost"))
+
+    def _on_message(self, _client: mqtt.Client, _userdata, message: mqtt.MQTTMessage) -> None:
+        correlation = getattr(message.properties, "CorrelationData", None) if message.properties else None
+        if not isinstance(correlation, bytes):
+            log.debug("relay: reply without correlation data ignored")
+            return
+        with self._lock:
+            future = self._pending.pop(correlation, None)
+        if future is None:
+            log.debug("relay: late or unknown reply ignored")
+            return
+        self._call_in_loop(_resolve, future, bytes(message.payload))
+
+    def _fail_pending(self, error: Exception) -> None:
+        with self._lock:
+            futures = list(self._pending.values())
+            self._pending.clear()
+        for future in futures:
+            self._call_in_loop(_reject, future, error)
+
+    def _call_in_loop(self, function, *args) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(function, *args)
+        except RuntimeError:
+            pass  # the loop is closed: nobody waits any more
+
+
+def _resolve(future: asyncio.Future[bytes], payload: bytes) -> None:
+    if not future.done():
+        future.set_result(payload)
+
+
+def _reject(future: asyncio.Future[bytes], error: Exception) -> None:
+    if not future.done():
+        future.set_exception(error)
