@@ -1,6 +1,7 @@
 """``roomagent demo``: the whole flow on this machine in one command.
 
-Starts the reference directory (memory store) and the demo meeting server on loopback ports, asks the
+Starts a private mosquitto, the reference directory (memory store, relay on that broker) and the demo
+meeting server on loopback ports, asks the
 directory for a code the way a meeting server does (``POST /meeting`` with its bearer token), prints the
 code, and runs the kiosk with a two-screen demo room. With ``--offscreen DIR`` nothing is shown: the demo
 types a wrong code, then the real one, writes screenshots of every step to DIR, leaves and exits.
@@ -14,6 +15,7 @@ import secrets
 import httpx
 
 from roomagent.demo import meeting_server
+from roomagent.demo.broker import LocalBroker
 from roomagent.serving import run_in_thread as serve_app
 from roomagent.profile import RoomProfile
 
@@ -25,8 +27,9 @@ DEFAULT_OFFSCREEN_DIR = "roomagent-demo"
 STEP_S = 2.5
 
 
-def start_directory(join_host: str):
-    """The reference directory on a free loopback port; returns it and the meeting server's token."""
+def start_directory(join_host: str, mqtt_url: str | None = None):
+    """The reference directory on a free loopback port (with the meeting-scoped relay when ``mqtt_url``
+    names a broker); returns it and the meeting server's token."""
     from roomagent.directory.server.main import run_in_thread as serve_directory
     from roomagent.directory.server.settings import DirectorySettings
 
@@ -37,6 +40,7 @@ def start_directory(join_host: str):
         store="memory",
         tokens={"demo-meeting-server": token},
         servers=[{"id": "demo", "name": "Demo meeting server", "url": f"http://{join_host}"}],
+        mqtt={"url": mqtt_url} if mqtt_url else {},
     )
     return serve_directory(settings), token
 
@@ -49,11 +53,12 @@ def create_code(directory_url: str, token: str, join_url: str) -> str:
     return response.json()["data"]["code"]
 
 
-def demo_profile(directory_url: str, screens: int) -> RoomProfile:
+def demo_profile(directory_url: str, screens: int, mqtt_url: str | None = None) -> RoomProfile:
     """A demo room: its screens by position, the first carries the room media."""
     return RoomProfile(
         room={"id": "demo-room", "name": "Demo lecture hall", "language": "en"},
         directory={"url": directory_url},
+        mqtt={"url": mqtt_url} if mqtt_url else None,
         meeting={"allowed_hosts": ["127.0.0.1"], "display_name": "Demo room"},
         screens=[{"id": ("main", "side", "back")[i] if i < 3 else f"screen{i}", "role": "main" if i == 0
                   else "side", "media": i == 0} for i in range(screens)],
@@ -69,17 +74,19 @@ def run_demo(screens: int = 2, offscreen_dir: str | None = None) -> int:
     if not offscreen_dir and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         offscreen_dir = DEFAULT_OFFSCREEN_DIR
         print(f"No display found: running the demo offscreen; screenshots go to ./{offscreen_dir}/", flush=True)
+    broker = LocalBroker().start()
     meeting = serve_app(meeting_server.create_app())
-    directory, token = start_directory("127.0.0.1")
+    directory, token = start_directory("127.0.0.1", broker.url)
     try:
         join_url = f"{meeting.url}/meeting/{DEMO_MEETING}"
         code = create_code(directory.url, token, join_url)
         print("\n" + "=" * 60)
         print(f"  roomagent demo: directory {directory.url}, meeting server {meeting.url}")
         print(f"  Type this code on the panel:   {code}")
-        print("  (a new one: POST /meeting with the token, see README)")
+        print(f"  Remote control:  roomagent ctl --broker {broker.url} --room demo-room show_message 'Hello'")
+        print(f"                   roomagent ctl --broker {broker.url} status")
         print("=" * 60 + "\n", flush=True)
-        profile = demo_profile(directory.url, screens)
+        profile = demo_profile(directory.url, screens, broker.url)
         on_started = None
         if offscreen_dir:
             on_started = lambda agent: _script(agent, code)  # noqa: E731
@@ -88,6 +95,7 @@ def run_demo(screens: int = 2, offscreen_dir: str | None = None) -> int:
     finally:
         directory.stop()
         meeting.stop()
+        broker.stop()
 
 
 def _script(agent, code: str) -> None:

@@ -15,6 +15,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 
 from roomagent.demo import meeting_server
@@ -104,9 +105,9 @@ def broker(tmp_path):
 
 
 @pytest.fixture
-def servers():
+def servers(broker):
     meeting = run_in_thread(meeting_server.create_app())
-    directory, token = start_directory("127.0.0.1")
+    directory, token = start_directory("127.0.0.1", broker.url)
     yield meeting, directory, token
     directory.stop()
     meeting.stop()
@@ -165,6 +166,17 @@ def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, broker
         reloaded = wait_for(lambda: len(_loads(meeting.url)) >= 3 and _loads(meeting.url), "the right screen to reload")
         assert reloaded[2]["cookies"].get("demo_session") in sessions  # same session, not a new login
         assert json.loads(_retained(broker.url, "roomagent/h0104/state"))["state"] == "in_meeting"
+
+        # The meeting server that invited the room reaches it through the directory's relay, and only it.
+        relay = {"Code": code, "Authorization": f"Bearer {token}"}
+        status = httpx.get(f"{directory.url}/meeting/status", headers=relay).json()["data"]
+        assert status["status"] == "redeemed" and status["room"] == {"id": "h0104", "name": "Lecture hall H 0104"}
+        answer = httpx.post(f"{directory.url}/meeting/command", headers=relay, json={"action": "get_state"},
+                            timeout=30).json()["data"]
+        assert answer["status"] == "ok" and answer["data"]["state"] == "in_meeting"
+        forged = httpx.post(f"{directory.url}/meeting/command", json={"action": "leave"},
+                            headers={**relay, "Authorization": "Bearer forged-token-0123456789"})
+        assert forged.status_code == 401
         assert _retained(broker.url, "roomagent/h0104/availability") == "online"
 
         # Leave as a teacher would: tap the Leave control in the top-right corner of the left screen.
