@@ -14,7 +14,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -33,14 +33,17 @@ _PARTICIPANTS = ("Ada L.", "Alan T.", "Grace H.", "Edsger D.", "Barbara L.", "Do
 class LoadLog:
     """Thread-safe record of meeting page loads (uvicorn serves from its own thread)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_add: Callable[[dict[str, Any]], None] | None = None) -> None:
         self._lock = threading.Lock()
         self._loads: list[dict[str, Any]] = []
+        self._on_add = on_add
 
     def add(self, entry: dict[str, Any]) -> None:
-        """Append one load record."""
+        """Append one load record (and tell ``on_add``, e.g. a benchmark waiting for it)."""
         with self._lock:
             self._loads.append(entry)
+        if self._on_add is not None:
+            self._on_add(entry)
 
     def snapshot(self) -> list[dict[str, Any]]:
         """A copy of all records, oldest first."""
@@ -142,7 +145,8 @@ async def _index(request: Request) -> Response:
     return RedirectResponse("/meeting/Demo%20lecture", status_code=302)
 
 
-def create_app(*, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+def create_app(*, extra_routes: Sequence[BaseRoute] = (),
+               on_load: Callable[[dict[str, Any]], None] | None = None) -> Starlette:
     """Build a fresh demo meeting server; its load log is ``app.state.loads`` (a :class:`LoadLog`).
 
     ``extra_routes`` lets tests add pages (popups, downloads, …) that share the same log and cookies.
@@ -155,5 +159,5 @@ def create_app(*, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
         *extra_routes,
     ]
     app = Starlette(routes=routes)
-    app.state.loads = LoadLog()
+    app.state.loads = LoadLog(on_load)
     return app

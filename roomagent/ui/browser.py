@@ -419,8 +419,13 @@ class BrowserSession(QObject):
         self.gave_up.emit(self._budget.recent)
 
     def reload(self) -> None:
-        """Reload the page shown (a moderator's ``reload`` command); the start URL if nothing loaded."""
-        self._reload_after_crash()
+        """Reload the page shown, past the cache (a moderator's ``reload`` is meant to fetch it anew)."""
+        if self._closed:
+            return
+        if self._page.url().isEmpty():
+            self._page.load(QUrl(self._start_url))
+        else:
+            self._page.triggerAction(QWebEnginePage.WebAction.ReloadAndBypassCache)
 
     def _reload_after_crash(self) -> None:
         if self._closed:
