@@ -15,8 +15,12 @@ import os
 import queue
 import tempfile
 import threading
+import sys
 import time
 from pathlib import Path
+
+if not __package__:  # run as a file: make ``tests`` and ``roomagent`` importable as under ``-m``
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
