@@ -125,6 +125,9 @@ class ScreenWindow(QWidget):
         self._stack.removeWidget(session.widget)
         session.close()
         self._stack.setCurrentWidget(self._idle)
+        # The stack raised the idle card; a notice or identity still current stays on top of it.
+        self._notice.raise_()
+        self._identity.raise_()
         if self._own_notice is not None:
             self.clear_notice()
 

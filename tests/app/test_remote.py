@@ -81,3 +81,14 @@ def test_panel_replies_are_not_sent_to_the_broker(remote, qtbot):
     agent, control = remote
     agent.dispatch_command(cmd.Mute(), origin="panel")
     assert control.replies == []
+
+
+def test_a_notice_outlives_the_meeting_it_was_sent_in(remote, qtbot):
+    agent, control = remote
+    window = agent.windows["right"]
+    window.open_session("about:blank", ["127.0.0.1"], False)
+    control.command_received.emit(cmd.ShowMessage(id="m", text="Room closes at 18:00", seconds=60), "r")
+    window.close_session()
+    assert window.notice_text == "Room closes at 18:00"
+    # On top of the idle card, not hidden behind it.
+    assert window.childAt(window._notice.geometry().center()) is window._notice
