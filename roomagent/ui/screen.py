@@ -113,6 +113,8 @@ class ScreenWindow(QWidget):
         self._session = session
         self._stack.addWidget(session.widget)
         self._stack.setCurrentWidget(session.widget)
+        if self._notice.isVisibleTo(self):
+            self._layout_notice()
         self._notice.raise_()
         session.load(url)
         return session
@@ -126,6 +128,7 @@ class ScreenWindow(QWidget):
         session.close()
         self._stack.setCurrentWidget(self._idle)
         # The stack raised the idle card; a notice or identity still current stays on top of it.
+        self._layout_notice()
         self._notice.raise_()
         self._identity.raise_()
         if self._own_notice is not None:
@@ -199,7 +202,9 @@ class ScreenWindow(QWidget):
         text_w = self._notice.fontMetrics().horizontalAdvance(self._notice.text())
         width = min(round(self.width() * 0.8), text_w + margins.left() + margins.right() + 8)
         height = self._notice.heightForWidth(width)
-        self._notice.setGeometry(QRect((self.width() - width) // 2, round(h * 0.06), width, max(height, 1)))
+        # Over the idle card the banner sits below the clock; over a meeting, near the top edge.
+        top = round(h * (0.16 if self.showing_idle else 0.06))
+        self._notice.setGeometry(QRect((self.width() - width) // 2, top, width, max(height, 1)))
 
     # -- slots and events ------------------------------------------------------------------------
 
