@@ -9,28 +9,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from roomagent.ui.panel_text import PANEL_TEXT
+
 FALLBACK_LANGUAGE = "en"
 
-# Read-only so no caller can change what another window shows.
+_SCREEN_TEXT = {
+    "en": {
+        "idle.instruction": "Type the code on the room panel to join a meeting",
+        "idle.screen": "Screen {screen_id}",
+        "notice.reconnecting": "Reconnecting…",
+        "notice.gave_up": "This screen cannot show the meeting right now",
+    },
+    "de": {
+        "idle.instruction": "Geben Sie den Code am Raum-Bedienfeld ein, um einer Besprechung beizutreten",
+        "idle.screen": "Bildschirm {screen_id}",
+        "notice.reconnecting": "Verbindung wird wiederhergestellt…",
+        "notice.gave_up": "Dieser Bildschirm kann die Besprechung gerade nicht anzeigen",
+    },
+}
+
+# One table per language for the screens and the panel; read-only so no caller can change what
+# another window shows.
 STRINGS: Mapping[str, Mapping[str, str]] = MappingProxyType(
-    {
-        "en": MappingProxyType(
-            {
-                "idle.instruction": "Type the code on the room panel to join a meeting",
-                "idle.screen": "Screen {screen_id}",
-                "notice.reconnecting": "Reconnecting…",
-                "notice.gave_up": "This screen cannot show the meeting right now",
-            }
-        ),
-        "de": MappingProxyType(
-            {
-                "idle.instruction": "Geben Sie den Code am Raum-Bedienfeld ein, um einer Besprechung beizutreten",
-                "idle.screen": "Bildschirm {screen_id}",
-                "notice.reconnecting": "Verbindung wird wiederhergestellt…",
-                "notice.gave_up": "Dieser Bildschirm kann die Besprechung gerade nicht anzeigen",
-            }
-        ),
-    }
+    {lang: MappingProxyType({**_SCREEN_TEXT[lang], **PANEL_TEXT[lang]}) for lang in _SCREEN_TEXT}
 )
 
 

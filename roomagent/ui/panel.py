@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from roomagent.core import commands as cmd
 from roomagent.core.codes import ALPHABET, LENGTH, format_code
 from roomagent.core.state import ErrorKind, Lifecycle, RoomState
-from roomagent.ui.panel_text import panel_text
+from roomagent.ui.i18n import tr
 
 #: Minimum edge of anything a finger must hit (issue: touch targets >= 64 px).
 TOUCH_PX = 64
@@ -120,7 +120,7 @@ class Panel(QWidget):
 
     # ----- text -----------------------------------------------------------------------------------------
     def _t(self, key: str, **values: object) -> str:
-        return panel_text(self._language, key, **values)
+        return tr(self._language, key, **values)
 
     # ----- construction ---------------------------------------------------------------------------------
     def _build_keypad(self) -> QWidget:

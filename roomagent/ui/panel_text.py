@@ -1,5 +1,6 @@
-"""The touch panel's words, in English and German. Errors are said the way a teacher needs them:
-what happened and what to do next, never an exception name."""
+"""The touch panel's words, in English and German (looked up with :func:`roomagent.ui.i18n.tr`).
+Errors are said the way a teacher needs them: what happened and what to do next, never an exception
+name."""
 
 from __future__ import annotations
 
@@ -89,9 +90,3 @@ PANEL_TEXT: dict[str, dict[str, str]] = {
     },
 }
 
-
-def panel_text(language: str, key: str, **values: object) -> str:
-    """The panel string ``key`` in ``language`` (English when missing), with ``values`` filled in."""
-    table = PANEL_TEXT.get(language, PANEL_TEXT["en"])
-    template = table.get(key) or PANEL_TEXT["en"].get(key) or key
-    return template.format(**values) if values else template
