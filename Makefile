@@ -8,7 +8,8 @@ APT_PACKAGES := python3 python3-venv libglib2.0-0 libgl1 libegl1 libxkbcommon0 l
 	libfreetype6 libfontconfig1 fonts-dejavu-core libdbus-1-3 libnss3 libnspr4 libxcomposite1 \
 	libxdamage1 libxrandr2 libxtst6 libasound2 libxkbfile1 libxcb-cursor0 libxcb-icccm4 \
 	libxcb-keysyms1 libxcb-shape0 xvfb x11-xserver-utils xdotool mosquitto mosquitto-clients \
-	libvlc5 vlc-plugin-base vlc-plugin-video-output ffmpeg redis-server imagemagick openssl
+	libvlc5 vlc-plugin-base vlc-plugin-video-output ffmpeg redis-server imagemagick openssl chromium \
+	systemd shellcheck
 
 .PHONY: setup system-packages venv test demo screenshots bench clean
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import NamedTuple
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -15,8 +16,9 @@ from PySide6.QtWidgets import QWidget
 
 from roomagent.core import effects as fx
 from roomagent.core import events as ev
+from roomagent.core.layouts import Layout, offered_names
 from roomagent.core.machine import RoomRules, initial_state, transition
-from roomagent.core.state import ErrorKind, RoomState, ScreenState
+from roomagent.core.state import ErrorKind, Lifecycle, RoomState, ScreenState
 from roomagent.directory.client import (
     BadResponse,
     CodeNotFound,
@@ -25,8 +27,20 @@ from roomagent.directory.client import (
     DirectoryUnavailable,
     RateLimited,
 )
+from roomagent.devices.discovery import DeviceSource, UdevDeviceSource
+from roomagent.devices.inputs import InputSources, SignalMonitor
+from roomagent.layouts import room_layouts
+from roomagent.meeting import adapter_class
+from roomagent.meeting.base import JoinRequest, MeetingAdapter
+from roomagent.meeting.reachability import HOST_PROBE_S, MISSES_BEFORE_LOST, host_root, probe_host
+from roomagent.ui.i18n import tr
 from roomagent.profile import RoomProfile
 from roomagent.ui.browser import EngineWarmUp
+from roomagent.ui.chromium.process import wipe_stale_profiles
+from roomagent.ui.codecs import CodecProbe
+from roomagent.ui.engine import SessionFactory, resolve_engine
+from roomagent.ui.engine import session_factory as engine_session_factory
+from roomagent.ui.rendering import RenderingChoice
 from roomagent.ui.panel import Panel
 from roomagent.ui.placement import place_screens
 from roomagent.ui.screen import ScreenWindow
@@ -35,13 +49,34 @@ log = logging.getLogger("roomagent")
 
 
 
-def rules_from_profile(profile: RoomProfile) -> RoomRules:
-    """The core's view of the profile."""
+def rules_from_profile(profile: RoomProfile, layouts: dict[str, Layout] | None = None,
+                       default_layout: str | None = None) -> RoomRules:
+    """The core's view of the profile (``layouts``: the room's layouts, see :func:`room_layouts`)."""
+    if layouts is None:
+        layouts, default_layout, _ = room_layouts(profile)
     media = profile.media_screen.id
+    roles = [s.role for s in profile.screens]
+    offered = offered_names(layouts.values(), roles, default_layout)
+    capabilities: dict[str, frozenset[str]] = {}
+    by_platform: dict[str, tuple[str, ...]] = {}
+    for platform in ("bbb", "jitsi", "generic"):
+        capabilities[platform] = frozenset(adapter_class(platform).capabilities)
+        if "layout" in capabilities[platform]:
+            by_platform[platform] = offered
     return RoomRules(
         allowed_hosts=profile.meeting.allowed_hosts,
         screens=tuple(ScreenState(id=s.id, role=s.role, media=s.id == media) for s in profile.screens),
+        capabilities=capabilities,
+        layouts=by_platform,
+        jitsi_hosts=profile.meeting.jitsi_hosts,
     )
+
+
+class _HostProbed(NamedTuple):
+    """A meeting-host probe's outcome on its way from the worker to the Qt thread."""
+
+    reachable: bool
+    detail: str
 
 
 def redeem_event(client: DirectoryClient, attempt: int, code: str) -> ev.Event:
@@ -71,10 +106,34 @@ class RoomAgent(QObject):
     _event_from_worker = Signal(object)
 
     def __init__(self, profile: RoomProfile, directory: Callable[[], DirectoryClient], *,
-                 clock: Callable[[], float] = time.time, windowed: bool = False) -> None:
+                 clock: Callable[[], float] = time.time, windowed: bool = False,
+                 devices: DeviceSource | None = None, signal_io=None,  # noqa: ANN001
+                 rendering: RenderingChoice | None = None, session_factory: SessionFactory | None = None) -> None:
         super().__init__()
         self.profile = profile
-        self.rules = rules_from_profile(profile)
+        self.layouts, default_layout, _ = room_layouts(profile)
+        self.rules = rules_from_profile(profile, self.layouts, default_layout)
+        #: Extra adapter options (e.g. {"layout_method": "reload"} for the benchmark).
+        self.adapter_options: dict = {}
+        self.adapter: MeetingAdapter | None = None
+        self._net: ThreadPoolExecutor | None = None
+        # The room's inputs: udev unless a test hands in another DeviceSource (and V4L2 probe).
+        self._devices = devices
+        self._signal_io = signal_io
+        self.inputs: InputSources | None = None
+        # The screen engine (issue: QtWebEngine cannot show full-screen video smoothly without a GPU).
+        self.engine = resolve_engine(profile.kiosk)
+        self.rendering = rendering or RenderingChoice(mode="software", reason="not probed (embedded agent)")
+        self._session_factory = session_factory or engine_session_factory(profile.kiosk, self.rendering,
+                                                                          engine=self.engine)
+        # The codec probe needs no window: Chromium runs it headless.
+        self._codec_factory = session_factory or engine_session_factory(profile.kiosk, self.rendering,
+                                                                        engine=self.engine, headless=True)
+        self._codec_probe: CodecProbe | None = None
+        # Probes the meeting host while in a meeting (see roomagent.meeting.reachability).
+        self._host_timer: QTimer | None = None
+        self._host_misses = 0
+        self._host_probing = False
         self.state: RoomState = initial_state(self.rules)
         # Built in the worker thread: creating an httpx client (TLS context, CA bundle) costs ~0.1 s
         # that the keypad should not wait for (tests/bench/bench_join.py).
@@ -95,16 +154,21 @@ class RoomAgent(QObject):
     def start(self) -> None:
         """Create the windows and the panel and show them on their displays."""
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="directory")
+        # Meeting-server HTTP (BBB's join redirects and getJoinUrl) must never wait behind the directory.
+        self._net = ThreadPoolExecutor(max_workers=2, thread_name_prefix="meeting")
         self._event_from_worker.connect(self.dispatch)
         room = self.profile.room
         for screen in self.profile.screens:
-            window = ScreenWindow(screen.id, room.name, language=room.language)
+            window = ScreenWindow(screen.id, room.name, language=room.language, session_factory=self._session_factory)
             window.setWindowTitle(f"roomagent screen {screen.id}")
             self.windows[screen.id] = window
         separate_panel = self._windowed or self.profile.panel.output is not None
         first = self.windows[self.profile.screens[0].id]
+        # Local previews from the panel go to the last screen: the side projector, not the one with the keypad.
+        preview_screen = self.profile.screens[-1].id if self.profile.sources else None
         self.panel = Panel(room.name, room.language, compact=not separate_panel, clock=self._clock,
-                           parent=None if separate_panel else first)
+                           parent=None if separate_panel else first, preview_screen=preview_screen)
+        self.panel.layout_titles = {name: layout.title_in(room.language) for name, layout in self.layouts.items()}
         self.panel.code_submitted.connect(self._on_code_submitted)
         self.panel.command_requested.connect(self._on_command_requested)
         self.panel.error_dismissed.connect(lambda: self.dispatch(ev.ErrorDismissed()))
@@ -117,15 +181,43 @@ class RoomAgent(QObject):
         self._place_all()
         self._render()
         self._pool.submit(self._directory_client)
+        self._start_inputs()
+        self._host_timer = QTimer(self)
+        self._host_timer.setInterval(int(HOST_PROBE_S * 1000))
+        self._host_timer.timeout.connect(self._on_host_timer_timeout)
+        self.dispatch(ev.EngineReported(engine=self.engine.engine, rendering=self.rendering.as_state()))
+        if self.engine.engine == "chromium":
+            wipe_stale_profiles()  # user-data-dirs a killed agent left behind
+            QTimer.singleShot(0, self._on_warm_up_done)  # each Chromium session is its own browser process
+            return
         # Chromium's processes start while the keypad waits, not after the code is typed.
         self._warm_up = EngineWarmUp(self)
         self._warm_up.done.connect(self._on_warm_up_done)
         QTimer.singleShot(0, self._warm_up.start)
 
+    def _start_inputs(self) -> None:
+        try:
+            devices = self._devices if self._devices is not None else UdevDeviceSource()
+            self.inputs = InputSources(self.profile.sources, devices, SignalMonitor(self._signal_io), self)
+            self.inputs.sources_changed.connect(lambda states: self.dispatch(ev.SourcesChanged(sources=states)))
+            self.inputs.start()
+        except Exception:  # no udev at all (a container): the room works, it just has no inputs
+            log.exception("room inputs are not available")
+            self.inputs = None
+
     def _on_warm_up_done(self) -> None:
         self._warm_up = None
         self.engine_warm = True
         self.engine_ready.emit()
+        # Once, after the warm-up (not beside it: start-up on two cores is busy enough).
+        self._codec_probe = CodecProbe(self._codec_factory, self)
+        self._codec_probe.done.connect(self._on_codecs)
+        self._codec_probe.start()
+
+    def _on_codecs(self, codecs: dict) -> None:
+        self._codec_probe = None
+        self.dispatch(ev.EngineReported(engine=self.engine.engine, rendering=self.rendering.as_state(),
+                                        codecs=codecs))
 
     def _directory_client(self) -> DirectoryClient:
         """The directory client; only ever called in the worker thread."""
@@ -144,6 +236,17 @@ class RoomAgent(QObject):
         """Close every session and window; used on SIGTERM and by tests."""
         if self._warm_up is not None:
             self._warm_up.dispose()
+        if self._codec_probe is not None:
+            self._codec_probe.stop()
+            self._codec_probe = None
+        if self.adapter is not None:
+            self.adapter.abandon()
+            self.adapter = None
+        if self.inputs is not None:
+            self.inputs.stop()
+        if self._host_timer is not None:
+            self._host_timer.stop()
+            self._host_timer = None
         for window in self.windows.values():
             window.close_session()
             window.close()
@@ -155,6 +258,8 @@ class RoomAgent(QObject):
             self.panel.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._net is not None:
+            self._net.shutdown(wait=True, cancel_futures=True)
         if self._directory is not None:
             self._directory.close()
 
@@ -215,6 +320,9 @@ class RoomAgent(QObject):
     # ----- the loop: events in, effects out -------------------------------------------------------------
     def dispatch(self, event: ev.Event) -> None:
         """Feed one event to the core. Re-entrant calls (an effect that reports back at once) queue up."""
+        if isinstance(event, _HostProbed):  # a probe result, not an event for the core
+            self._on_host_probed(event.reachable, event.detail)
+            return
         self._queue.append(event)
         if self._dispatching:
             return
@@ -230,8 +338,37 @@ class RoomAgent(QObject):
                     self._apply(effect)
                 if self.state != before:
                     self._render()
+                    self._watch_host()
         finally:
             self._dispatching = False
+
+    def _watch_host(self) -> None:
+        """Probe the meeting host while the room is (or is getting back) in a meeting."""
+        active = self.state.meeting is not None and (self.state.lifecycle is Lifecycle.IN_MEETING
+                                                     or self.state.reconnecting)
+        if self._host_timer is None or active == self._host_timer.isActive():
+            return
+        self._host_misses = 0
+        if active:
+            self._host_timer.start()
+        else:
+            self._host_timer.stop()
+
+    def _on_host_timer_timeout(self) -> None:
+        if self._host_probing or self.state.meeting is None or self._net is None:
+            return
+        self._host_probing = True
+        url = host_root(self.state.meeting.join_url)
+        future = self._net.submit(probe_host, url)
+        future.add_done_callback(lambda f: self._event_from_worker.emit(_HostProbed(*f.result())))
+
+    def _on_host_probed(self, reachable: bool, detail: str) -> None:
+        self._host_probing = False
+        self._host_misses = 0 if reachable else self._host_misses + 1
+        if reachable:
+            self.dispatch(ev.HostReachability(reachable=True, detail=detail))
+        elif self._host_misses >= MISSES_BEFORE_LOST:
+            self.dispatch(ev.HostReachability(reachable=False, detail=detail))
 
     def _render(self) -> None:
         if self.panel is not None:
@@ -246,12 +383,10 @@ class RoomAgent(QObject):
             assert self._pool is not None
             future = self._pool.submit(self._redeem, effect.attempt, effect.code)
             future.add_done_callback(lambda f: self._event_from_worker.emit(f.result()))
-        elif isinstance(effect, fx.OpenScreen):
-            self._open_screen(effect)
+        elif isinstance(effect, fx.JoinMeeting):
+            self._join(effect)
         elif isinstance(effect, fx.CloseScreens):
-            for window in self.windows.values():
-                window.close_session()
-            self._queue.append(ev.ScreensClosed())
+            self._leave()
         elif isinstance(effect, fx.StartTimer):
             QTimer.singleShot(int(effect.seconds * 1000), self,
                               lambda e=effect: self.dispatch(ev.TimerFired(name=e.name, attempt=e.attempt)))
@@ -275,21 +410,100 @@ class RoomAgent(QObject):
                 window.show_message(effect.text, effect.seconds)
             if self.panel is not None:
                 self.panel.show_message(effect.text, effect.seconds)
-        elif isinstance(effect, (fx.SetMuted, fx.ApplyLayout)):
-            # The core only asks for these on platforms whose adapter can do them; none is wired yet.
-            log.error("no meeting adapter can carry out %r", effect)
+        elif isinstance(effect, (fx.SetMuted, fx.ShareSource, fx.StopShare, fx.ApplyLayout)):
+            self._to_adapter(effect)
+        elif isinstance(effect, fx.ShowReconnecting):
+            for window in self.windows.values():
+                if effect.on:
+                    window.show_notice(tr(self.profile.room.language, "notice.reconnecting"))
+                else:
+                    window.clear_notice()
+        elif isinstance(effect, fx.StartPreview):
+            self._start_preview(effect.screen, effect.source)
+        elif isinstance(effect, fx.StopPreview):
+            for screen_id in effect.screens:
+                self.windows[screen_id].stop_preview()
         else:  # pragma: no cover - a new effect type must be wired here
             raise AssertionError(f"unhandled effect {effect!r}")
 
-    def _open_screen(self, effect: fx.OpenScreen) -> None:
-        window = self.windows[effect.screen]
-        session = window.open_session(effect.url, list(self.profile.meeting.allowed_hosts), effect.media)
-        screen_id = effect.screen
-        session.loaded.connect(lambda ok, url, s=screen_id: self.dispatch(
-            ev.ScreenLoaded(screen=s, ok=ok, detail="" if ok else "the page did not load")))
+    # ----- meetings -------------------------------------------------------------------------------------
+    def _join(self, effect: fx.JoinMeeting) -> None:
+        meeting = self.profile.meeting
+        options = dict(self.adapter_options)
+        present = [src for src in self.state.sources if src.present]
+        if present:  # Jitsi fixes the input it may share when the participant joins
+            options.setdefault("share_device", present[0].label or present[0].product)
+        request = JoinRequest(
+            attempt=effect.attempt, meeting=effect.meeting, screens=effect.screens,
+            layout=self.layouts.get(effect.layout) if effect.layout else None,
+            allowed_hosts=tuple(meeting.allowed_hosts),
+            display_name=meeting.display_name or self.profile.room.name,
+            share_camera=meeting.share_camera, options=options,
+        )
+        if self.adapter is not None:  # a rejoin: the old pages' late reports must not reach the core
+            self.adapter.abandon()
+        adapter = adapter_class(effect.meeting.platform)(request, self, self._from_adapter, net=self._net)
+        self.adapter = adapter
+        log.info("meeting adapter: %s", type(adapter).__name__)
+        adapter.join()
+
+    def _to_adapter(self, effect: fx.SetMuted | fx.ShareSource | fx.StopShare | fx.ApplyLayout) -> None:
+        """Hand a command's effect to the meeting adapter; without one (the meeting is being torn down)
+        the command is answered at once, so nobody waits for a reply that never comes."""
+        action = {fx.SetMuted: "mute", fx.ShareSource: "share", fx.StopShare: "stop_share",
+                  fx.ApplyLayout: "layout"}[type(effect)]
+        adapter = self.adapter
+        layout = self.layouts.get(effect.layout) if isinstance(effect, fx.ApplyLayout) else None
+        if adapter is None or (isinstance(effect, fx.ApplyLayout) and layout is None):
+            # Nothing shared is what stop_share asks for; everything else could not be done.
+            ok = isinstance(effect, fx.StopShare)
+            self._queue.append(ev.ActionDone(action=action, ok=ok, command_id=effect.command_id, origin=effect.origin,
+                                             code="" if ok else "not_in_meeting", message="" if ok else "no meeting"))
+        elif isinstance(effect, fx.SetMuted):
+            adapter.set_muted(effect.muted, effect.command_id, effect.origin)
+        elif isinstance(effect, fx.ShareSource):
+            adapter.share_source(effect.source, effect.command_id, effect.origin)
+        elif isinstance(effect, fx.StopShare):
+            adapter.stop_share(effect.command_id, effect.origin)
+        else:
+            adapter.set_layout(layout, effect.command_id, effect.origin)
+
+    def _start_preview(self, screen_id: str, source_id: str) -> None:
+        mrl = self.inputs.mrl(source_id) if self.inputs is not None else None
+        if mrl is None:
+            self._queue.append(ev.PreviewEnded(screen=screen_id, detail=f"no player address for input {source_id}"))
+            return
+        preview = self.windows[screen_id].show_preview(mrl)
+        preview.error.connect(lambda why, s=screen_id: self.dispatch(ev.PreviewEnded(screen=s, detail=why)))
+
+    def _from_adapter(self, event: ev.Event) -> None:
+        self.dispatch(event)
+
+    def _leave(self) -> None:
+        adapter, self.adapter = self.adapter, None
+
+        def closed() -> None:
+            for window in self.windows.values():
+                window.close_session()
+            self.dispatch(ev.ScreensClosed())
+
+        if adapter is None:
+            closed()
+        else:
+            adapter.leave(closed)
+
+    def open_session(self, screen_id: str, media: bool):  # noqa: ANN201 - SessionHost for the adapters
+        """Open a locked-down session on a room screen (nothing loaded yet)."""
+        window = self.windows[screen_id]
+        session = window.open_session(None, list(self.profile.meeting.allowed_hosts), media)
         session.gave_up.connect(lambda crashes, s=screen_id: self.dispatch(ev.ScreenGaveUp(screen=s, crashes=crashes)))
         session.refused.connect(lambda kind, detail, s=screen_id: log.warning("screen %s refused %s: %s", s, kind, detail))
         self._reposition_overlay()
+        return session
+
+    def close_session(self, screen_id: str) -> None:
+        """Close one screen's session (profile destroyed)."""
+        self.windows[screen_id].close_session()
 
     # ----- panel input ----------------------------------------------------------------------------------
     def _on_code_submitted(self, code: str) -> None:

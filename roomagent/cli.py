@@ -22,6 +22,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-config", help="validate a room profile; exit 78 on errors")
     p.add_argument("--config", help="room profile (default /etc/roomagent/room.toml + room.d/*.toml)")
 
+    p = sub.add_parser("doctor", help="check this room: screens, capture, directory, broker, clock, disk")
+    p.add_argument("--config", help="room profile (default /etc/roomagent/room.toml + room.d/*.toml)")
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+
     p = sub.add_parser("directory", help="run the reference directory server (MediaAuthService)")
     p.add_argument("--config", required=True, help="directory.toml")
     p.add_argument("--host", default="127.0.0.1")
@@ -51,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # httpx logs every request URL at INFO; join URLs carry checksums and tokens, which never go to logs.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "directory":
         from roomagent.directory.server.main import serve_from_cli
 
@@ -59,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         from roomagent.profile import check_config
 
         return check_config(args.config)
+    if args.command == "doctor":
+        from roomagent.doctor import main as doctor_main
+
+        return doctor_main(args.config, as_json=args.json)
     if args.command == "run":
         from roomagent.service import run
 

@@ -83,8 +83,16 @@ class MeetingSection(_Section):
 
     allowed_hosts: tuple[str, ...] = Field(min_length=1)
     display_name: str = Field(default="", max_length=80)
+    #: The layout every meeting starts with; unset: "lecture" when the room has main and side screens,
+    #: else "single-screen".
+    default_layout: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    #: Hosts that run Jitsi Meet (patterns like allowed_hosts). Links on other hosts are still taken for
+    #: Jitsi when the host name says "jitsi" or the link carries a ?jwt= token.
+    jitsi_hosts: tuple[str, ...] = ()
+    #: The media session shares the room camera (BigBlueButton: bbb_auto_share_webcam; Jitsi: video on).
+    share_camera: bool = False
 
-    @field_validator("allowed_hosts")
+    @field_validator("allowed_hosts", "jitsi_hosts")
     @classmethod
     def _check_hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(validate_pattern(p) for p in value)
@@ -94,6 +102,16 @@ class PanelSection(_Section):
     """The touch panel; without ``output`` the keypad sits on the first screen."""
 
     output: str | None = None
+
+
+class KioskSection(_Section):
+    """The browser engine behind the screen windows and how it draws (README: "Screen engines")."""
+
+    #: "auto": from what OpenGL runs on (a hardware driver: gpu; llvmpipe or none: software).
+    rendering: Literal["auto", "gpu", "software"] = "auto"
+    #: "chromium" drives Debian's Chromium over the DevTools pipe, one browser per screen session.
+    engine: Literal["qtwebengine", "chromium"] = "qtwebengine"
+    chromium_path: str = "/usr/bin/chromium"
 
 
 class ScreenSection(_Section):
@@ -154,6 +172,15 @@ class MqttSection(_Section):
         return self
 
 
+class SourceSection(_Section):
+    """One video input of the room (HDMI capture card, document camera), recognised by udev properties."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str = Field(min_length=1, max_length=80)
+    match: dict[str, str] = Field(min_length=1, description="udev properties the device must have, e.g. ID_PATH")
+    mrl: str = Field(default="", description="what the local preview plays instead of v4l2:///dev/videoN")
+
+
 class RoomProfile(BaseSettings):
     """The whole validated room profile."""
 
@@ -165,8 +192,21 @@ class RoomProfile(BaseSettings):
     directory: DirectorySection
     meeting: MeetingSection
     panel: PanelSection = PanelSection()
+    kiosk: KioskSection = KioskSection()
     mqtt: MqttSection | None = None
+    sources: tuple[SourceSection, ...] = ()
     screens: tuple[ScreenSection, ...] = Field(min_length=1)
+    #: Extra or overriding layouts, ``[layouts.<name>]`` tables (see layouts/README.md).
+    layouts: dict[str, dict[str, Any]] = {}
+
+    @field_validator("sources")
+    @classmethod
+    def _check_sources(cls, value: tuple[SourceSection, ...]) -> tuple[SourceSection, ...]:
+        ids = [s.id for s in value]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate id {', '.join(dupes)}")
+        return value
 
     @model_validator(mode="after")
     def _check_screens(self) -> "RoomProfile":
@@ -204,9 +244,16 @@ def load_profile(config: str | Path | None = None, overrides: dict[str, Any] | N
         merged = deep_merge(merged, load_toml(path))
     source = ", ".join(str(p) for p in files)
     try:
-        return _build(merged, overrides or {})
+        profile = _build(merged, overrides or {})
     except ValidationError as exc:
         raise ConfigError(source, validation_lines(exc)) from None
+    from roomagent.layouts import room_layouts
+
+    try:
+        room_layouts(profile)  # a broken layout or an impossible default must stop the start, too
+    except ConfigError as exc:
+        raise ConfigError(source, exc.errors) from None
+    return profile
 
 
 def _build(files: dict[str, Any], overrides: dict[str, Any]) -> RoomProfile:
@@ -241,7 +288,16 @@ def check_config(config: str | None) -> int:
     except ConfigError as exc:
         exc.report()
         return EX_CONFIG
+    from roomagent.layouts import room_layouts
+
     screens = ", ".join(f"{s.id}→{s.output or 'auto'}{' (media)' if s is profile.media_screen else ''}"
                         for s in profile.screens)
-    print(f"ok: room {profile.room.id} ({profile.room.name}); screens: {screens}")
+    _, default, notes = room_layouts(profile)
+    print(f"ok: room {profile.room.id} ({profile.room.name}); screens: {screens}; default layout: {default}")
+    if profile.kiosk.engine == "chromium" and profile.panel.output is None:
+        # Chromium's windows lie over the screen windows, and with them over the on-screen Leave control.
+        notes.append("[kiosk] engine = \"chromium\" without [panel] output: Chromium's window covers the "
+                     "on-screen Leave control during a meeting; give the room a separate panel display")
+    for note in notes:
+        print(f"note: {note}")
     return 0

@@ -39,6 +39,28 @@ def happenings(before: RoomState | None, after: RoomState) -> list[tuple[str, di
         out.append(("left", {"meeting": before.snapshot()["meeting"] if before else None}))
     if after.error is not None and (before is None or before.error != after.error):
         out.append(("error", {"error": after.snapshot()["error"]}))
+    out += _source_happenings(before.sources if before else (), after.sources)
+    if before is not None and before.sharing != after.sharing:
+        out.append(("sharing", {"source": after.sharing}))
+    return out
+
+
+def _source_happenings(before, after) -> list[tuple[str, dict]]:  # noqa: ANN001
+    """``source_plugged`` / ``source_unplugged`` / ``source_signal`` for inputs that changed."""
+    out: list[tuple[str, dict]] = []
+    old = {s.id: s for s in before}
+    for source in after:
+        was = old.get(source.id)
+        data = {"source": source.model_dump(mode="json")}
+        if source.present and (was is None or not was.present):
+            out.append(("source_plugged", data))
+        elif not source.present and was is not None and was.present:
+            out.append(("source_unplugged", data))
+        elif source.present and was is not None and was.signal != source.signal:
+            out.append(("source_signal", data))
+    gone = {s.id for s in after}
+    out += [("source_unplugged", {"source": s.model_dump(mode="json")}) for s in before
+            if s.id not in gone and s.present]
     return out
 
 

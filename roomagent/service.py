@@ -18,8 +18,9 @@ from roomagent.app import RoomAgent
 from roomagent.configload import EX_CONFIG, ConfigError
 from roomagent.directory.client import DirectoryClient
 from roomagent.profile import RoomProfile, load_profile
-from roomagent.sdnotify import Notifier
+from roomagent.sdnotify import Notifier, watchdog_period_s
 from roomagent.ui.lockdown import remote_debugging_setting
+from roomagent.ui.rendering import RenderingChoice, Setting, apply_rendering
 
 log = logging.getLogger("roomagent")
 
@@ -46,14 +47,29 @@ def install_sigterm_handler(app: QApplication, on_term: Callable[[], None]) -> Q
     return notifier
 
 
-def prepare_environment(offscreen: bool) -> None:
-    """Qt/Chromium settings that must exist before QApplication."""
+def start_watchdog(parent: QApplication, systemd: Notifier) -> QTimer | None:
+    """``WATCHDOG=1`` from the Qt main loop every half ``WATCHDOG_USEC``: when the loop stalls the pings stop
+    and systemd restarts the service. None (nothing sent) when no watchdog is asked for."""
+    period_s = watchdog_period_s()
+    if period_s is None:
+        return None
+    timer = QTimer(parent)
+    timer.setInterval(max(1, int(period_s * 1000)))
+    timer.timeout.connect(systemd.watchdog)
+    timer.start()
+    return timer
+
+
+def prepare_environment(offscreen: bool, rendering: Setting = "auto") -> RenderingChoice:
+    """Qt/Chromium settings that must exist before QApplication; returns the rendering path chosen."""
     if offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    choice = apply_rendering(rendering)
     # Meeting audio must start without a click; fake devices only where a test asks for them.
     flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
     if "--autoplay-policy" not in flags:
         os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (flags + " --autoplay-policy=no-user-gesture-required").strip()
+    return choice
 
 
 def run(config: str | None, *, offscreen_dir: str | None = None, windowed: bool | None = False,
@@ -70,7 +86,7 @@ def run(config: str | None, *, offscreen_dir: str | None = None, windowed: bool 
         print(f"configuration error: {debugging} is set; a kiosk must not expose a remote debugging port",
               file=sys.stderr)
         return EX_CONFIG
-    prepare_environment(offscreen_dir is not None)
+    rendering = prepare_environment(offscreen_dir is not None, profile.kiosk.rendering)
     app = QApplication.instance() or QApplication([])
     settings = profile.directory
 
@@ -81,7 +97,7 @@ def run(config: str | None, *, offscreen_dir: str | None = None, windowed: bool 
 
     if windowed is None:  # auto: tile windows when there are fewer displays than room screens
         windowed = len(QGuiApplication.screens()) < len(profile.screens)
-    agent = RoomAgent(profile, directory, windowed=windowed)
+    agent = RoomAgent(profile, directory, windowed=windowed, rendering=rendering)
     agent.start()
     remote = None
     if profile.mqtt is not None:
@@ -101,11 +117,15 @@ def run(config: str | None, *, offscreen_dir: str | None = None, windowed: bool 
     notifier = install_sigterm_handler(app, app.quit)
     log.info("room %s ready: %d screen(s)", profile.room.id, len(profile.screens))
     # READY once the first frame of the keypad is queued: the event loop starts right after this.
-    QTimer.singleShot(0, lambda: systemd.ready(f"room {profile.room.id}: keypad shown"))
+    # MAINPID: under the kiosk compositor systemd started cage; the agent is the process that counts.
+    QTimer.singleShot(0, lambda: systemd.ready(f"room {profile.room.id}: keypad shown", main_pid=os.getpid()))
+    watchdog = start_watchdog(app, systemd)
     agent.state_changed.connect(lambda state: systemd.status(f"room {profile.room.id}: {state.lifecycle.value}"))
     if on_started is not None:
         on_started(agent)
     status = app.exec()
+    if watchdog is not None:
+        watchdog.stop()
     systemd.stopping()
     if remote is not None:
         remote.stop()

@@ -124,6 +124,7 @@ class ErrorCode(StrEnum):
     UNSUPPORTED = "unsupported"
     UNKNOWN_LAYOUT = "unknown_layout"
     UNKNOWN_SOURCE = "unknown_source"
+    NO_SIGNAL = "no_signal"
     UNKNOWN_SCREEN = "unknown_screen"
     BUSY = "busy"
     FAILED = "failed"

@@ -32,12 +32,16 @@ def handle_command(state: RoomState, command, origin: str, rules, now: float):
         return state, [fx.IdentifyScreens(seconds=IDENTIFY_S), _reply(command, origin)]
     if isinstance(command, cmd.ShowMessage):
         return state, [fx.ShowMessage(text=command.text, seconds=command.seconds), _reply(command, origin)]
-    if isinstance(command, (cmd.ShareSource, cmd.PreviewSource)):
-        # The room's inputs are not configured yet (HDMI capture comes with the devices edge).
-        return state, [_reply(command, origin, code="unknown_source",
-                              message=f"this room has no input called {command.source!r}")]
-    if isinstance(command, (cmd.StopShare, cmd.StopPreview)):
-        return state, [_reply(command, origin, data={"sharing": None})]  # nothing shared: already so
+    if isinstance(command, cmd.PreviewSource):
+        return _preview(state, command, origin)
+    if isinstance(command, cmd.StopPreview):
+        screens = tuple(state.previews)
+        effects = [fx.StopPreview(screens=screens)] if screens else []
+        return state.model_copy(update={"previews": {}}), [*effects, _reply(command, origin, data={"previews": {}})]
+    if isinstance(command, cmd.StopShare):
+        if state.sharing is None or state.lifecycle not in _MEETING_STATES:
+            return state, [_reply(command, origin, data={"sharing": None})]  # nothing shared: already so
+        return state, [fx.StopShare(command_id=command.id, origin=origin)]
 
     if isinstance(command, cmd.Leave):
         if state.lifecycle in _MEETING_STATES:
@@ -51,12 +55,13 @@ def handle_command(state: RoomState, command, origin: str, rules, now: float):
 
     if state.lifecycle is not Lifecycle.IN_MEETING or state.meeting is None:
         return state, [_reply(command, origin, code="not_in_meeting", message="the room is not in a meeting")]
-    caps = rules.capabilities.get(state.meeting.platform, frozenset())
+    caps = frozenset(state.capabilities)
 
     if isinstance(command, (cmd.Mute, cmd.Unmute)):
         if "mute" not in caps:
             return state, [_unsupported(command, origin, state.meeting.platform, "muting the room")]
-        return state, [fx.SetMuted(muted=isinstance(command, cmd.Mute)), _reply(command, origin)]
+        # The reply comes with ActionDone, once the meeting client's microphone state was read back.
+        return state, [fx.SetMuted(muted=isinstance(command, cmd.Mute), command_id=command.id, origin=origin)]
 
     if isinstance(command, cmd.Reload):
         ids = [s.id for s in state.screens]
@@ -66,6 +71,14 @@ def handle_command(state: RoomState, command, origin: str, rules, now: float):
         targets = (command.screen,) if command.screen else tuple(ids)
         return state, [fx.ReloadScreens(screens=targets), _reply(command, origin)]
 
+    if isinstance(command, cmd.ShareSource):
+        source, refusal = _usable_source(state, command, origin)
+        if refusal is not None:
+            return state, [refusal]
+        if "share" not in caps:
+            return state, [_unsupported(command, origin, state.meeting.platform, "sharing a room input")]
+        return state, [fx.ShareSource(source=source, command_id=command.id, origin=origin)]
+
     if isinstance(command, cmd.SetLayout):
         if "layout" not in caps:
             return state, [_unsupported(command, origin, state.meeting.platform, "layouts")]
@@ -74,11 +87,40 @@ def handle_command(state: RoomState, command, origin: str, rules, now: float):
                 _reply(command, origin, code="unknown_layout",
                        message=f"unknown layout {command.layout!r}; available: {', '.join(state.layouts)}")
             ]
-        new = state.model_copy(update={"layout": command.layout})
-        return new, [fx.ApplyLayout(layout=command.layout), _reply(command, origin)]
+        return state, [fx.ApplyLayout(layout=command.layout, command_id=command.id, origin=origin)]
 
     raise AssertionError(f"unhandled command {command!r}")
 
 
 def _unsupported(command, origin: str, platform: str, what: str) -> fx.Reply:
     return _reply(command, origin, code="unsupported", message=f"{what} is not supported for {platform} meetings")
+
+
+def _usable_source(state: RoomState, command, origin: str):  # noqa: ANN001, ANN202
+    """The input a command names, or the reply refusing it: unknown, unplugged, or without a picture."""
+    source = state.source(command.source)
+    if source is None:
+        known = ", ".join(s.id for s in state.sources) or "none"
+        return None, _reply(command, origin, code="unknown_source",
+                            message=f"this room has no input called {command.source!r} (inputs: {known})")
+    if not source.present:
+        return None, _reply(command, origin, code="unknown_source", message=f"{source.name} is not connected")
+    if source.signal is False:
+        return None, _reply(command, origin, code="no_signal",
+                            message=f"{source.name} has no picture: is the laptop connected and switched on?")
+    return source, None
+
+
+def _preview(state: RoomState, command, origin: str):  # noqa: ANN001, ANN202
+    if state.screen(command.screen) is None:
+        ids = ", ".join(s.id for s in state.screens)
+        return state, [_reply(command, origin, code="unknown_screen",
+                              message=f"no screen {command.screen!r}; screens: {ids}")]
+    source, refusal = _usable_source(state, command, origin)
+    if refusal is not None:
+        return state, [refusal]
+    previews = {**state.previews, command.screen: source.id}
+    return state.model_copy(update={"previews": previews}), [
+        fx.StartPreview(screen=command.screen, source=source.id),
+        _reply(command, origin, data={"previews": previews}),
+    ]

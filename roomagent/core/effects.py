@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from roomagent.core.state import MeetingInfo
+from roomagent.core.sources import SourceState
+from roomagent.core.state import MeetingInfo, ScreenState
 
 
 class _Effect(BaseModel):
@@ -18,29 +19,71 @@ class RedeemCode(_Effect):
     code: str
 
 
-class OpenScreen(_Effect):
-    """Open a fresh, locked-down browser session for ``screen`` on the meeting."""
+class JoinMeeting(_Effect):
+    """Join ``meeting`` on the room's screens through the platform's adapter, starting with ``layout``.
 
-    screen: str
-    url: str
-    media: bool
+    The adapter answers with JoinPlanned (which screens get a session), then ScreenLoaded per screen,
+    or JoinFailed.
+    """
+
+    attempt: int
     meeting: MeetingInfo
+    screens: tuple[ScreenState, ...]
+    layout: str | None
 
 
 class CloseScreens(_Effect):
-    """Close every window's session and destroy its profile; answer with ScreensClosed."""
+    """Leave the meeting, close every window's session and destroy its profile; answer with ScreensClosed."""
 
 
 class SetMuted(_Effect):
-    """Mute or unmute the room microphone in the media session."""
+    """Mute or unmute the room microphone in the media session; answered by ActionDone(action="mute")."""
 
     muted: bool
+    command_id: str = ""
+    origin: str = ""
 
 
 class ApplyLayout(_Effect):
-    """Switch every screen to ``layout``."""
+    """Switch every screen to ``layout``; answered by ActionDone(action="layout")."""
 
     layout: str
+    command_id: str = ""
+    origin: str = ""
+
+
+class ShareSource(_Effect):
+    """Share ``source`` into the meeting as content from the media session; answered by ActionDone("share")."""
+
+    source: SourceState
+    command_id: str = ""
+    origin: str = ""
+
+
+class StopShare(_Effect):
+    """Stop sharing; answered by ActionDone("stop_share")."""
+
+    command_id: str = ""
+    origin: str = ""
+
+
+class StartPreview(_Effect):
+    """Show ``source`` full-screen on room screen ``screen`` with the local player."""
+
+    screen: str
+    source: str
+
+
+class StopPreview(_Effect):
+    """End the local previews on these screens; each shows again what it showed before."""
+
+    screens: tuple[str, ...]
+
+
+class ShowReconnecting(_Effect):
+    """Show (or clear) the "Reconnecting…" notice on every screen."""
+
+    on: bool
 
 
 class StartTimer(_Effect):
@@ -88,5 +131,5 @@ class Log(_Effect):
     message: str
 
 
-Effect = (RedeemCode | OpenScreen | CloseScreens | SetMuted | ApplyLayout | StartTimer | Reply | ReloadScreens
+Effect = (RedeemCode | JoinMeeting | CloseScreens | ShowReconnecting | ShareSource | StopShare | StartPreview | StopPreview | SetMuted | ApplyLayout | StartTimer | Reply | ReloadScreens
           | IdentifyScreens | ShowMessage | Log)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 from roomagent.core.commands import Command
+from roomagent.core.sources import SourceState
 from roomagent.core.state import ErrorKind
 
 
@@ -65,10 +66,85 @@ class TimerFired(_Event):
 
 
 class MeetingEnded(_Event):
-    """The meeting platform ended the meeting or removed the room from it."""
+    """The meeting platform ended the meeting (``kicked``: removed the room from it)."""
 
     type: Literal["meeting_ended"] = "meeting_ended"
     reason: str = ""
+    kicked: bool = False
+
+
+class JoinPlanned(_Event):
+    """The adapter knows which screens get a session in this meeting and what it can do there."""
+
+    type: Literal["join_planned"] = "join_planned"
+    attempt: int
+    screens: tuple[str, ...]
+    capabilities: tuple[str, ...] = ()
+    warning: str = ""
+
+
+class JoinFailed(_Event):
+    """The adapter could not join (e.g. a redirect to a host that is not allowed, a refused session)."""
+
+    type: Literal["join_failed"] = "join_failed"
+    attempt: int
+    detail: str
+    kind: ErrorKind = ErrorKind.JOIN_FAILED
+
+
+class MuteChanged(_Event):
+    """The media session's microphone changed state (read back from the meeting client)."""
+
+    type: Literal["mute_changed"] = "mute_changed"
+    muted: bool | None
+
+
+class ActionDone(_Event):
+    """An adapter finished a mute or layout request: the outcome, and the command it answers."""
+
+    type: Literal["action_done"] = "action_done"
+    action: Literal["mute", "layout", "share", "stop_share"]
+    ok: bool
+    command_id: str = ""
+    origin: str = ""
+    code: str = ""
+    message: str = ""
+    layout: str | None = None
+    muted: bool | None = None
+    method: str = ""
+    source: str | None = None
+
+
+class SourcesChanged(_Event):
+    """The room's inputs changed: plugged, unplugged, or a picture appeared or went away."""
+
+    type: Literal["sources_changed"] = "sources_changed"
+    sources: tuple[SourceState, ...]
+
+
+class HostReachability(_Event):
+    """Whether the meeting host answers (probed while in a meeting)."""
+
+    type: Literal["host_reachability"] = "host_reachability"
+    reachable: bool
+    detail: str = ""
+
+
+class EngineReported(_Event):
+    """What the screen engine is: its name, the rendering path chosen at start, the codecs it plays."""
+
+    type: Literal["engine_reported"] = "engine_reported"
+    engine: str
+    rendering: dict[str, str] = {}
+    codecs: dict[str, dict] = {}
+
+
+class PreviewEnded(_Event):
+    """A local preview stopped on its own (the player failed or the input went away)."""
+
+    type: Literal["preview_ended"] = "preview_ended"
+    screen: str
+    detail: str = ""
 
 
 class ScreensClosed(_Event):
@@ -100,6 +176,14 @@ Event = Annotated[
         ScreenGaveUp,
         TimerFired,
         MeetingEnded,
+        JoinPlanned,
+        JoinFailed,
+        MuteChanged,
+        ActionDone,
+        SourcesChanged,
+        PreviewEnded,
+        HostReachability,
+        EngineReported,
         ScreensClosed,
         CommandReceived,
         ErrorDismissed,

@@ -34,6 +34,8 @@ class RoomRules(BaseModel):
     capabilities: dict[str, frozenset[str]] = {}
     #: platform -> the layouts it offers, first is the default.
     layouts: dict[str, tuple[str, ...]] = {}
+    #: Hosts that run Jitsi Meet (see describe_join_url).
+    jitsi_hosts: tuple[str, ...] = ()
 
 
 Result = tuple[RoomState, list[fx.Effect]]
@@ -80,7 +82,7 @@ def _on_code_redeemed(state: RoomState, event: ev.CodeRedeemed, rules: RoomRules
         log = fx.Log(level="warning", message=f"join refused: host {shown} is not on meeting.allowed_hosts")
         return state.model_copy(update={"lifecycle": Lifecycle.IDLE, "error": err}), [log]
     try:
-        target = describe_join_url(event.join_url)
+        target = describe_join_url(event.join_url, rules.jitsi_hosts)
     except NotADirectLink as exc:
         err = error(ErrorKind.LINK_NOT_DIRECT, now, detail=str(exc))
         return state.model_copy(update={"lifecycle": Lifecycle.IDLE, "error": err}), []
@@ -88,6 +90,7 @@ def _on_code_redeemed(state: RoomState, event: ev.CodeRedeemed, rules: RoomRules
         id=target.meeting_id, platform=target.platform, host=target.host, since=now, join_url=event.join_url
     )
     layouts = rules.layouts.get(target.platform, ())
+    layout = layouts[0] if layouts else None
     screens = tuple(s.model_copy(update={"status": ScreenStatus.LOADING}) for s in state.screens)
     new = state.model_copy(
         update={
@@ -95,15 +98,68 @@ def _on_code_redeemed(state: RoomState, event: ev.CodeRedeemed, rules: RoomRules
             "meeting": meeting,
             "screens": screens,
             "layouts": layouts,
-            "layout": layouts[0] if layouts else None,
+            "layout": layout,
             "muted": None,
+            "capabilities": tuple(sorted(rules.capabilities.get(target.platform, frozenset()))),
+            "warnings": (),
         }
     )
     effects: list[fx.Effect] = [
-        fx.OpenScreen(screen=s.id, url=event.join_url, media=s.media, meeting=meeting) for s in screens
+        fx.JoinMeeting(attempt=state.attempt, meeting=meeting, screens=screens, layout=layout),
+        fx.StartTimer(name="join", seconds=rules.join_timeout_s, attempt=state.attempt),
+        fx.Log(level="info", message=f"joining {target.platform} meeting on {target.host}"),
     ]
-    effects.append(fx.StartTimer(name="join", seconds=rules.join_timeout_s, attempt=state.attempt))
-    effects.append(fx.Log(level="info", message=f"joining {target.platform} meeting on {target.host}"))
+    return new, effects
+
+
+def _on_join_planned(state: RoomState, event: ev.JoinPlanned, rules: RoomRules, now: float) -> Result:
+    if state.lifecycle is not Lifecycle.JOINING or event.attempt != state.attempt:
+        return _ignored(state, "stale join plan")
+    planned = set(event.screens)
+    screens = tuple(s if s.id in planned else s.model_copy(update={"status": ScreenStatus.IDLE})
+                    for s in state.screens)
+    caps = tuple(c for c in state.capabilities if c in set(event.capabilities))
+    update: dict = {"screens": screens, "capabilities": caps}
+    if "layout" not in caps:
+        update.update(layouts=(), layout=None)
+    effects: list[fx.Effect] = []
+    if event.warning:
+        update["warnings"] = (*state.warnings, event.warning)
+        effects.append(fx.Log(level="warning", message=event.warning))
+    return state.model_copy(update=update), effects
+
+
+def _on_join_failed(state: RoomState, event: ev.JoinFailed, rules: RoomRules, now: float) -> Result:
+    if state.lifecycle is not Lifecycle.JOINING or event.attempt != state.attempt:
+        return _ignored(state, "stale join failure")
+    return start_leaving(state, error(event.kind, now, detail=event.detail))
+
+
+def _on_mute_changed(state: RoomState, event: ev.MuteChanged, rules: RoomRules, now: float) -> Result:
+    if state.lifecycle not in (Lifecycle.JOINING, Lifecycle.IN_MEETING) or state.muted == event.muted:
+        return state, []
+    return state.model_copy(update={"muted": event.muted}), []
+
+
+def _on_action_done(state: RoomState, event: ev.ActionDone, rules: RoomRules, now: float) -> Result:
+    effects: list[fx.Effect] = []
+    new = state
+    in_meeting = state.lifecycle in (Lifecycle.JOINING, Lifecycle.IN_MEETING)
+    if event.ok and in_meeting and event.action == "layout" and event.layout in state.layouts:
+        new = state.model_copy(update={"layout": event.layout})
+    if event.ok and in_meeting and event.action == "mute" and event.muted is not None:
+        new = new.model_copy(update={"muted": event.muted})
+    if event.ok and in_meeting and event.action in ("share", "stop_share"):
+        new = new.model_copy(update={"sharing": event.source if event.action == "share" else None})
+    if event.command_id or event.origin:
+        data = None
+        if event.ok:
+            data = {"layout": {"layout": new.layout, "method": event.method}, "mute": {"muted": new.muted}}.get(
+                event.action, {"sharing": new.sharing})
+        effects.append(fx.Reply(command_id=event.command_id, origin=event.origin or "panel", ok=event.ok,
+                                code="" if event.ok else (event.code or "failed"), message=event.message, data=data))
+    if not event.ok:
+        effects.append(fx.Log(level="warning", message=f"{event.action} failed: {event.message}"))
     return new, effects
 
 
@@ -115,7 +171,8 @@ def _on_redeem_failed(state: RoomState, event: ev.RedeemFailed, rules: RoomRules
         blocked = now + (event.retry_after_s if event.retry_after_s is not None else 60.0)
     err = error(event.kind, now, detail=event.detail, retry_at=blocked)
     new = state.model_copy(update={"lifecycle": Lifecycle.IDLE, "error": err, "blocked_until": blocked})
-    return new, [fx.Log(level="info", message=f"code not redeemed: {event.kind.value}")]
+    detail = f" ({event.detail})" if event.detail else ""
+    return new, [fx.Log(level="info", message=f"code not redeemed: {event.kind.value}{detail}")]
 
 
 def _on_screen_loaded(state: RoomState, event: ev.ScreenLoaded, rules: RoomRules, now: float) -> Result:
@@ -128,7 +185,8 @@ def _on_screen_loaded(state: RoomState, event: ev.ScreenLoaded, rules: RoomRules
             return start_leaving(set_screen(state, event.screen, ScreenStatus.FAILED), err)
         return set_screen(state, event.screen, ScreenStatus.FAILED).model_copy(update={"error": err}), []
     new = set_screen(state, event.screen, ScreenStatus.LOADED)
-    if new.lifecycle is Lifecycle.JOINING and all(s.status is ScreenStatus.LOADED for s in new.screens):
+    joined = [s for s in new.screens if s.status is not ScreenStatus.IDLE]
+    if new.lifecycle is Lifecycle.JOINING and joined and all(s.status is ScreenStatus.LOADED for s in joined):
         new = new.model_copy(update={"lifecycle": Lifecycle.IN_MEETING})
         return new, [fx.Log(level="info", message="in meeting on every screen")]
     return new, []
@@ -152,7 +210,8 @@ def _on_timer(state: RoomState, event: ev.TimerFired, rules: RoomRules, now: flo
 def _on_meeting_ended(state: RoomState, event: ev.MeetingEnded, rules: RoomRules, now: float) -> Result:
     if state.lifecycle not in (Lifecycle.JOINING, Lifecycle.IN_MEETING):
         return _ignored(state, "meeting end outside a meeting")
-    return start_leaving(state, error(ErrorKind.MEETING_ENDED, now, detail=event.reason))
+    kind = ErrorKind.KICKED if event.kicked else ErrorKind.MEETING_ENDED
+    return start_leaving(state, error(kind, now, detail=event.reason))
 
 
 def _on_screens_closed(state: RoomState, event: ev.ScreensClosed, rules: RoomRules, now: float) -> Result:
@@ -165,10 +224,73 @@ def _on_screens_closed(state: RoomState, event: ev.ScreensClosed, rules: RoomRul
             "layout": None,
             "layouts": (),
             "muted": None,
+            "capabilities": (),
+            "warnings": (),
+            "sharing": None,
+            "reconnecting": False,
             "screens": tuple(s.model_copy(update={"status": ScreenStatus.IDLE}) for s in state.screens),
         }
     )
     return new, [fx.Log(level="info", message="back to idle")]
+
+
+def _on_sources_changed(state: RoomState, event: ev.SourcesChanged, rules: RoomRules, now: float) -> Result:
+    present = {s.id for s in event.sources if s.present}
+    update: dict = {"sources": event.sources}
+    effects: list[fx.Effect] = []
+    if state.sharing is not None and state.sharing not in present:
+        # The track ended with the device; the meeting client stops showing it by itself.
+        update["sharing"] = None
+        effects.append(fx.Log(level="warning", message=f"shared input {state.sharing} went away"))
+    gone = tuple(screen for screen, source in state.previews.items() if source not in present)
+    if gone:
+        update["previews"] = {k: v for k, v in state.previews.items() if k not in gone}
+        effects.append(fx.StopPreview(screens=gone))
+    return state.model_copy(update=update), effects
+
+
+def _on_host_reachability(state: RoomState, event: ev.HostReachability, rules: RoomRules, now: float) -> Result:
+    if state.meeting is None or state.lifecycle not in (Lifecycle.JOINING, Lifecycle.IN_MEETING):
+        return _ignored(state, "host probe outside a meeting")
+    if not event.reachable:
+        if state.reconnecting:
+            return state, []
+        log = fx.Log(level="warning", message=f"meeting host {state.meeting.host} unreachable: {event.detail}")
+        return state.model_copy(update={"reconnecting": True}), [fx.ShowReconnecting(on=True), log]
+    if not state.reconnecting:
+        return state, []
+    # Back: join again with the same link (a BBB join link stays valid while the meeting runs; if it
+    # has ended, the adapter's JoinFailed brings the room back to idle with the reason).
+    attempt = state.attempt + 1
+    screens = tuple(s.model_copy(update={"status": ScreenStatus.LOADING}) for s in state.screens)
+    layouts = rules.layouts.get(state.meeting.platform, ())
+    new = state.model_copy(update={"reconnecting": False, "lifecycle": Lifecycle.JOINING, "attempt": attempt,
+                                   "screens": screens, "muted": None, "sharing": None, "warnings": (),
+                                   "layouts": layouts,
+                                   "capabilities": tuple(sorted(rules.capabilities.get(state.meeting.platform, ())))})
+    layout = state.layout if state.layout in layouts else (layouts[0] if layouts else None)
+    return new.model_copy(update={"layout": layout}), [
+        fx.ShowReconnecting(on=False),
+        fx.JoinMeeting(attempt=attempt, meeting=state.meeting, screens=screens, layout=layout),
+        fx.StartTimer(name="join", seconds=rules.join_timeout_s, attempt=attempt),
+        fx.Log(level="info", message=f"meeting host {state.meeting.host} is back: rejoining"),
+    ]
+
+
+def _on_engine_reported(state: RoomState, event: ev.EngineReported, rules: RoomRules, now: float) -> Result:
+    new = state.model_copy(update={"engine": event.engine, "rendering": dict(event.rendering),
+                                   "codecs": dict(event.codecs)})
+    return new, []
+
+
+def _on_preview_ended(state: RoomState, event: ev.PreviewEnded, rules: RoomRules, now: float) -> Result:
+    if event.screen not in state.previews:
+        return state, []
+    previews = {k: v for k, v in state.previews.items() if k != event.screen}
+    effects: list[fx.Effect] = [fx.StopPreview(screens=(event.screen,))]
+    if event.detail:
+        effects.append(fx.Log(level="warning", message=f"preview on {event.screen} ended: {event.detail}"))
+    return state.model_copy(update={"previews": previews}), effects
 
 
 def _on_error_dismissed(state: RoomState, event: ev.ErrorDismissed, rules: RoomRules, now: float) -> Result:
@@ -187,6 +309,14 @@ _HANDLERS = {
     ev.ScreenGaveUp: _on_screen_gave_up,
     ev.TimerFired: _on_timer,
     ev.MeetingEnded: _on_meeting_ended,
+    ev.JoinPlanned: _on_join_planned,
+    ev.JoinFailed: _on_join_failed,
+    ev.MuteChanged: _on_mute_changed,
+    ev.ActionDone: _on_action_done,
+    ev.SourcesChanged: _on_sources_changed,
+    ev.PreviewEnded: _on_preview_ended,
+    ev.HostReachability: _on_host_reachability,
+    ev.EngineReported: _on_engine_reported,
     ev.ScreensClosed: _on_screens_closed,
     ev.CommandReceived: _on_command,
     ev.ErrorDismissed: _on_error_dismissed,

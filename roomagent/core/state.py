@@ -10,6 +10,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from roomagent import __version__
+from roomagent.core.sources import SourceState
 
 
 class Lifecycle(StrEnum):
@@ -36,6 +37,7 @@ class ErrorKind(StrEnum):
     JOIN_TIMEOUT = "join_timeout"
     SCREEN_FAILED = "screen_failed"
     MEETING_ENDED = "meeting_ended"
+    KICKED = "kicked"
     UNSUPPORTED = "unsupported"
 
 
@@ -108,8 +110,16 @@ class StateSnapshot(BaseModel):
     layout: str | None
     muted: bool | None
     screens: list[ScreenState]
-    sources: list[dict]
+    layouts: list[str]
+    capabilities: list[str]
+    warnings: list[str]
+    sources: list[SourceState]
     sharing: str | None
+    previews: dict[str, str]
+    reconnecting: bool
+    engine: str
+    rendering: dict[str, str]
+    codecs: dict[str, dict]
     version: str
     error: ErrorSnapshot | None
 
@@ -125,11 +135,31 @@ class RoomState(BaseModel):
     layouts: tuple[str, ...] = ()
     muted: bool | None = None
     screens: tuple[ScreenState, ...] = ()
+    #: What the meeting's adapter can do in this meeting ("mute", "layout", "share").
+    capabilities: tuple[str, ...] = ()
+    #: Things an operator should know about this meeting (e.g. a server without per-screen sessions).
+    warnings: tuple[str, ...] = ()
+    #: The room's video inputs (HDMI capture, document cameras) as the devices edge sees them.
+    sources: tuple[SourceState, ...] = ()
+    #: The input shared into the meeting as content, if any.
+    sharing: str | None = None
+    #: Local previews: room screen id -> the input shown full-screen on it.
+    previews: dict[str, str] = {}
+    #: The meeting host stopped answering; the screens say so and the room rejoins when it is back.
+    reconnecting: bool = False
+    #: The screen engine ("qtwebengine" | "chromium"), its rendering path and what codecs it plays.
+    engine: str = "qtwebengine"
+    rendering: dict[str, str] = {}
+    codecs: dict[str, dict] = {}
     error: RoomError | None = None
     #: Increments with each redemption/join attempt so late answers of an abandoned attempt are ignored.
     attempt: int = 0
     #: A directory rate limit in force until this time (no request is sent before it).
     blocked_until: float | None = None
+
+    def source(self, source_id: str) -> SourceState | None:
+        """The input with this id, if known."""
+        return next((s for s in self.sources if s.id == source_id), None)
 
     def screen(self, screen_id: str) -> ScreenState | None:
         """The screen with this id, if configured."""
@@ -146,5 +176,9 @@ class RoomState(BaseModel):
             error = ErrorSnapshot(code=self.error.kind, message=self.error.detail, at=self.error.at)
         return StateSnapshot(
             state=self.lifecycle, meeting=meeting, layout=self.layout, muted=self.muted, screens=list(self.screens),
-            sources=[], sharing=None, version=__version__, error=error,
+            layouts=list(self.layouts), capabilities=list(self.capabilities), warnings=list(self.warnings),
+            sources=list(self.sources), sharing=self.sharing, previews=dict(self.previews),
+            reconnecting=self.reconnecting, engine=self.engine, rendering=dict(self.rendering),
+            codecs=dict(self.codecs), version=__version__,
+            error=error,
         ).model_dump(mode="json")

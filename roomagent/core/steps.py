@@ -13,8 +13,11 @@ def error(kind: ErrorKind, now: float, detail: str = "", retry_at: float | None 
 
 def start_leaving(state: RoomState, err: RoomError | None) -> tuple[RoomState, list[fx.Effect]]:
     """Enter LEAVING: every window is closed; the edge answers with ScreensClosed."""
-    new = state.model_copy(update={"lifecycle": Lifecycle.LEAVING, "error": err})
-    return new, [fx.CloseScreens(), fx.Log(level="info", message="leaving the meeting")]
+    new = state.model_copy(update={"lifecycle": Lifecycle.LEAVING, "error": err, "reconnecting": False})
+    effects: list[fx.Effect] = [fx.CloseScreens(), fx.Log(level="info", message="leaving the meeting")]
+    if state.reconnecting:
+        effects.insert(0, fx.ShowReconnecting(on=False))
+    return new, effects
 
 
 def set_screen(state: RoomState, screen_id: str, status: ScreenStatus) -> RoomState:

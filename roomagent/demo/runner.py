@@ -1,20 +1,22 @@
 """``roomagent demo``: the whole flow on this machine in one command.
 
-Starts a private mosquitto, the reference directory (memory store, relay on that broker) and the demo
-meeting server on loopback ports, asks the
-directory for a code the way a meeting server does (``POST /meeting`` with its bearer token), prints the
-code, and runs the kiosk with a two-screen demo room. With ``--offscreen DIR`` nothing is shown: the demo
-types a wrong code, then the real one, writes screenshots of every step to DIR, leaves and exits.
+Starts a private mosquitto, the reference directory (memory store, relay on that broker) and a fake
+BigBlueButton 3 server (``roomagent.demo.fake_bbb``: join redirects, getJoinUrl, a client page with the
+documented layout events and mic buttons) on loopback ports, asks the directory for a code the way a
+meeting server does (``POST /meeting`` with its bearer token), prints the code, and runs the kiosk with
+a two-screen demo room. With ``--offscreen DIR`` nothing is shown: the demo types a wrong code, then the
+real one, switches the layout, mutes the room, writes screenshots of every step to DIR, leaves and exits.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+from urllib.parse import urlencode
 
 import httpx
 
-from roomagent.demo import meeting_server
+from roomagent.demo.fake_bbb import create_bbb_app, fake_checksum
 from roomagent.demo.broker import LocalBroker
 from roomagent.serving import run_in_thread as serve_app
 from roomagent.profile import RoomProfile
@@ -75,15 +77,18 @@ def run_demo(screens: int = 2, offscreen_dir: str | None = None) -> int:
         offscreen_dir = DEFAULT_OFFSCREEN_DIR
         print(f"No display found: running the demo offscreen; screenshots go to ./{offscreen_dir}/", flush=True)
     broker = LocalBroker().start()
-    meeting = serve_app(meeting_server.create_app())
+    meeting = serve_app(create_bbb_app())
     directory, token = start_directory("127.0.0.1", broker.url)
     try:
-        join_url = f"{meeting.url}/meeting/{DEMO_MEETING}"
+        query = urlencode({"meetingID": DEMO_MEETING, "fullName": "Demo room", "role": "VIEWER"})
+        join_url = f"{meeting.url}/bigbluebutton/api/join?{query}&checksum={fake_checksum()}"
         code = create_code(directory.url, token, join_url)
         print("\n" + "=" * 60)
         print(f"  roomagent demo: directory {directory.url}, meeting server {meeting.url}")
         print(f"  Type this code on the panel:   {code}")
-        print(f"  Remote control:  roomagent ctl --broker {broker.url} --room demo-room show_message 'Hello'")
+        print(f"  Remote control:  roomagent ctl --broker {broker.url} --room demo-room set_layout discussion")
+        print(f"                   roomagent ctl --broker {broker.url} --room demo-room mute")
+        print(f"                   roomagent ctl --broker {broker.url} --room demo-room show_message 'Hello'")
         print(f"                   roomagent ctl --broker {broker.url} status")
         print("=" * 60 + "\n", flush=True)
         profile = demo_profile(directory.url, screens, broker.url)
@@ -112,6 +117,8 @@ def _script(agent, code: str) -> None:
         lambda: agent.panel.clear_code(),
         lambda: [agent.panel.type_symbol(c) for c in strip_code(code)],
         lambda: None,
+        lambda: agent.dispatch_command(cmd.SetLayout(layout="discussion")),
+        lambda: agent.dispatch_command(cmd.Mute()),
         lambda: agent.dispatch_command(cmd.Leave()),
         lambda: QApplication.instance().quit(),
     ]

@@ -28,8 +28,11 @@ from PySide6.QtWebEngineCore import (
     QWebEngineScript,
     QWebEngineSettings,
 )
+from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
+
+from roomagent.ui.bridge import BOOTSTRAP_JS, CHANNEL_OBJECT, PageBridge, qwebchannel_js
 
 from roomagent.core.hosts import host_allowed, redact_url, url_host
 from roomagent.ui.lockdown import (  # noqa: F401 - re-exported: the lockdown is part of this interface
@@ -146,6 +149,8 @@ class BrowserSession(QObject):
     refused = Signal(str, str)
     crashed = Signal(str, int)
     gave_up = Signal(int)
+    #: A JSON object a page script sent with ``window.__roomagent.post(obj)`` (after :meth:`enable_bridge`).
+    message = Signal(object)
 
     def __init__(
         self,
@@ -164,7 +169,11 @@ class BrowserSession(QObject):
         self.media = media
         self._allowed = list(allowed_hosts)
         self._start_url = ""
+        self._start_html: tuple[str, str] | None = None
+        self._expect_html = False
+        self._unloading = False
         self._closed = False
+        self._channel: QWebChannel | None = None
         self._budget = CrashBudget(clock=clock)
         self.setObjectName(f"BrowserSession:{session_id}")
 
@@ -246,9 +255,56 @@ class BrowserSession(QObject):
         if host and not host_allowed(host, self._allowed):
             self._allowed.append(host)
         self._start_url = url
+        self._start_html = None
         self._budget.reset()
         log.info("[%s] loading %s", self.session_id, redact_url(url))
         self._page.load(QUrl(url))
+
+    def load_html(self, html: str, base_url: str) -> None:
+        """Show ``html`` (a local wrapper page) as if it came from ``base_url``, whose host is trusted from now on.
+
+        The page gets ``base_url``'s origin, so it may load scripts from that host and the permission
+        policy treats it like a page of that host.
+        """
+        if self._closed:
+            raise RuntimeError(f"session {self.session_id} is closed")
+        host = url_host(base_url)
+        if host and not host_allowed(host, self._allowed):
+            self._allowed.append(host)
+        self._start_url = ""
+        self._start_html = (html, base_url)
+        self._budget.reset()
+        # setHtml navigates to a data: URL, which the lockdown refuses; this one navigation is ours.
+        self._expect_html = True
+        log.info("[%s] loading a local page as %s", self.session_id, redact_url(base_url))
+        self._page.setHtml(html, QUrl(base_url))
+
+    def unload(self) -> None:
+        """Navigate the page to ``about:blank`` so its ``pagehide``/``unload`` handlers run (a meeting
+        client says goodbye to its server there); ``loaded`` reports ``about:blank`` when done."""
+        if self._closed or self._unloading:
+            return
+        self._unloading = True
+        self._start_html = None
+        self._start_url = "about:blank"
+        self._page.load(QUrl("about:blank"))
+
+    @property
+    def unloading(self) -> bool:
+        """True once :meth:`unload` was called."""
+        return self._unloading
+
+    def enable_bridge(self) -> None:
+        """Let page scripts post JSON objects to :attr:`message` (``window.__roomagent.post``). Call before loading."""
+        if self._channel is not None or self._closed:
+            return
+        bridge = PageBridge(self.session_id, self)
+        bridge.message.connect(self.message)
+        self._channel = QWebChannel(self._page)
+        self._channel.registerObject(CHANNEL_OBJECT, bridge)
+        self._page.setWebChannel(self._channel, QWebEngineScript.ScriptWorldId.MainWorld)
+        self.add_script("roomagent-qwebchannel", qwebchannel_js())
+        self.add_script("roomagent-bridge", BOOTSTRAP_JS)
 
     def add_script(self, name: str, source: str) -> None:
         """Inject ``source`` at document creation in the page's main world, replacing a script of that name.
@@ -329,6 +385,11 @@ class BrowserSession(QObject):
     def _check_navigation(self, url: str, nav_type: QWebEnginePage.NavigationType, main_frame: bool) -> bool:
         if self._closed:
             return False
+        if self._expect_html and main_frame and url.startswith("data:text/html"):
+            self._expect_html = False
+            return True
+        if self._unloading and main_frame and url == "about:blank":
+            return True
         kind = navigation_verdict(url, main_frame=main_frame, allowed_hosts=self._allowed)
         if kind is None:
             return True
@@ -420,20 +481,23 @@ class BrowserSession(QObject):
 
     def reload(self) -> None:
         """Reload the page shown, past the cache (a moderator's ``reload`` is meant to fetch it anew)."""
-        if self._closed:
-            return
-        if self._page.url().isEmpty():
-            self._page.load(QUrl(self._start_url))
-        else:
-            self._page.triggerAction(QWebEnginePage.WebAction.ReloadAndBypassCache)
+        self._reload(QWebEnginePage.WebAction.ReloadAndBypassCache)
 
     def _reload_after_crash(self) -> None:
+        self._reload(QWebEnginePage.WebAction.Reload)
+
+    def _reload(self, action: QWebEnginePage.WebAction) -> None:
         if self._closed:
             return
-        if self._page.url().isEmpty():
+        if self._start_html is not None:
+            # A reload of a setHtml page would reload the data: URL; show the wrapper afresh instead.
+            html, base = self._start_html
+            self._expect_html = True
+            self._page.setHtml(html, QUrl(base))
+        elif self._page.url().isEmpty():
             self._page.load(QUrl(self._start_url))
         else:
-            self._page.triggerAction(QWebEnginePage.WebAction.Reload)
+            self._page.triggerAction(action)
 
 
 

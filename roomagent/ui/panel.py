@@ -28,10 +28,13 @@ from roomagent.core import commands as cmd
 from roomagent.core.codes import ALPHABET, LENGTH, format_code
 from roomagent.core.state import ErrorKind, Lifecycle, RoomState
 from roomagent.ui.i18n import tr
+from roomagent.ui.sources_bar import SourcesBar
 
 #: Minimum edge of anything a finger must hit (issue: touch targets >= 64 px).
 TOUCH_PX = 64
 KEYS_PER_ROW = 8
+#: Layout buttons per row on the meeting page (titles like "Presentation only" must fit on a 7" panel).
+LAYOUT_COLUMNS = 3
 #: The panel's content card: big enough for 64 px keys, small enough to stay within thumb reach.
 CARD_MAX_W, CARD_MAX_H = 900, 820
 #: The countdown of a rate limit is redrawn once a second; nothing ticks otherwise.
@@ -57,6 +60,7 @@ QPushButton:disabled {{ color: #6b7a85; background: #1d2a35; }}
 QPushButton#join {{ background: #1f7a4d; }}
 QPushButton#join:disabled {{ background: #1d2a35; color: #6b7a85; }}
 QPushButton#leave {{ background: #b3261e; }}
+QPushButton#layout {{ font-size: 20px; padding: 0 10px; }}
 QPushButton#layout:checked {{ background: #2f6fab; }}
 QProgressBar {{ min-height: 14px; max-height: 14px; border-radius: 7px; background: #1d2a35; }}
 QProgressBar::chunk {{ background: #4aa3df; border-radius: 7px; }}
@@ -72,7 +76,8 @@ class Panel(QWidget):
     error_dismissed = Signal()
 
     def __init__(self, room_name: str, language: str = "en", *, compact: bool = False,
-                 clock: Callable[[], float] = time.time, parent: QWidget | None = None) -> None:
+                 clock: Callable[[], float] = time.time, parent: QWidget | None = None,
+                 preview_screen: str | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("panel")
         self.setWindowTitle(f"roomagent panel — {room_name}")
@@ -82,6 +87,8 @@ class Panel(QWidget):
         self._language = language
         self._room_name = room_name
         self.compact = compact
+        #: The room screen the inputs section shows an input on locally (None: no local preview button).
+        self.preview_screen = preview_screen
         self._clock = clock
         self._symbols = ""
         self._state = RoomState()
@@ -155,6 +162,9 @@ class Panel(QWidget):
             box.addWidget(widget)
         box.addLayout(grid, 1)
         box.addLayout(actions)
+        self.idle_sources = SourcesBar(self._language, self.preview_screen)
+        self.idle_sources.command_requested.connect(self._request)
+        box.addWidget(self.idle_sources)
         return page
 
     def _build_busy(self) -> QWidget:
@@ -185,15 +195,22 @@ class Panel(QWidget):
         self.mute_button = self._button(self._t("mute"), self._on_mute_clicked)
         self.mute_label = QLabel(objectName="hint")
         self.layout_title = QLabel(self._t("layout"), objectName="hint")
-        self.layout_row = QHBoxLayout()
+        # A grid, not a row: five layout titles do not fit side by side on a 7" panel.
+        self.layout_row = QGridLayout()
+        self.layout_row.setSpacing(10)
         self.layout_buttons: dict[str, QPushButton] = {}
+        #: Layout name -> the title shown on its button (set by the composition root).
+        self.layout_titles: dict[str, str] = {}
         self.meeting_message = QLabel(objectName="error", wordWrap=True)
+        self.meeting_sources = SourcesBar(self._language, self.preview_screen)
+        self.meeting_sources.command_requested.connect(self._request)
         self.leave_button = self._button(self._t("leave"), lambda: self._request(cmd.Leave()), name="leave")
         for widget in (room, self.connected_label, self.since_label, self.screens_label, self.caps_label,
                        self.mute_button,
                        self.mute_label, self.layout_title):
             box.addWidget(widget)
         box.addLayout(self.layout_row)
+        box.addWidget(self.meeting_sources)
         box.addStretch(1)
         box.addWidget(self.meeting_message)
         box.addWidget(self.leave_button)
@@ -291,6 +308,7 @@ class Panel(QWidget):
             self._pages.setCurrentWidget(self._keypad_page)
             if previous is not Lifecycle.IDLE and previous is not Lifecycle.REDEEMING:
                 self._symbols = ""  # a meeting happened: the old code is spent
+            self.idle_sources.render(state)
         elif life in (Lifecycle.REDEEMING, Lifecycle.JOINING, Lifecycle.LEAVING):
             key = {"redeeming": "redeeming", "joining": "joining", "leaving": "leaving"}[life.value]
             self.busy_label.setText(self._t(key, n=len(state.screens)))
@@ -360,6 +378,7 @@ class Panel(QWidget):
         self.mute_button.setText(self._t("unmute" if state.muted else "mute"))
         self.mute_label.setText(self._t("muted" if state.muted else "unmuted"))
         self._draw_layouts(state)
+        self.meeting_sources.render(state)
         err = state.error
         self.meeting_message.setText(self.error_text() if err is not None else "")
 
@@ -369,10 +388,11 @@ class Panel(QWidget):
                 button.deleteLater()
             self.layout_buttons = {}
             for name in state.layouts:
-                button = self._button(name.replace("_", " ").title(),
+                button = self._button(self.layout_titles.get(name) or name.replace("-", " ").capitalize(),
                                       lambda n=name: self._request(cmd.SetLayout(layout=n)), name="layout")
                 button.setCheckable(True)
-                self.layout_row.addWidget(button)
+                index = len(self.layout_buttons)
+                self.layout_row.addWidget(button, index // LAYOUT_COLUMNS, index % LAYOUT_COLUMNS)
                 self.layout_buttons[name] = button
         for name, button in self.layout_buttons.items():
             button.setChecked(name == state.layout)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QRect, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QFont, QResizeEvent, QScreen
 from PySide6.QtWidgets import QLabel, QLayout, QStackedLayout, QWidget
 
+from roomagent.devices.preview import VlcPreview
 from roomagent.ui.browser import BrowserSession
 from roomagent.ui.i18n import tr
 from roomagent.ui.idle_card import FONT_FAMILY, IdleCard
@@ -33,9 +34,12 @@ class ScreenWindow(QWidget):
         language: str = "en",
         clock: Callable[[], datetime] = datetime.now,
         parent: QWidget | None = None,
+        session_factory: Callable[..., BrowserSession] = BrowserSession,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window | Qt.WindowType.FramelessWindowHint)
         self.screen_id = screen_id
+        # The room's engine (roomagent.ui.engine): BrowserSession, or a class with its interface.
+        self._session_factory = session_factory
         self.language = language
         self.setObjectName(f"screen:{screen_id}")
         # The title lets operators (and xdotool in the end-to-end test) find the window.
@@ -45,6 +49,7 @@ class ScreenWindow(QWidget):
         self._session: BrowserSession | None = None
         self._sessions_opened = 0
         self._own_notice: str | None = None
+        self._preview: VlcPreview | None = None
 
         self._idle = IdleCard(room_name, screen_id, language=language, clock=clock, parent=self)
         self._stack = QStackedLayout(self)
@@ -102,11 +107,12 @@ class ScreenWindow(QWidget):
         """True while the idle card is the visible page of the window."""
         return self._stack.currentWidget() is self._idle
 
-    def open_session(self, url: str, allowed_hosts: list[str], media: bool) -> BrowserSession:
-        """Open a fresh locked-down session on ``url`` over the idle card (closing any previous one)."""
+    def open_session(self, url: str | None, allowed_hosts: list[str], media: bool) -> BrowserSession:
+        """Open a fresh locked-down session over the idle card (closing any previous one) and load ``url``
+        (``None``: load nothing yet — a meeting adapter prepares the session and loads it)."""
         self.close_session()
         self._sessions_opened += 1
-        session = BrowserSession(f"{self.screen_id}-{self._sessions_opened}", allowed_hosts, media, self)
+        session = self._session_factory(f"{self.screen_id}-{self._sessions_opened}", allowed_hosts, media, self)
         session.crashed.connect(self._on_session_crashed)
         session.loaded.connect(self._on_session_loaded)
         session.gave_up.connect(self._on_session_gave_up)
@@ -116,7 +122,8 @@ class ScreenWindow(QWidget):
         if self._notice.isVisibleTo(self):
             self._layout_notice()
         self._notice.raise_()
-        session.load(url)
+        if url is not None:
+            session.load(url)
         return session
 
     def close_session(self) -> None:
@@ -133,6 +140,50 @@ class ScreenWindow(QWidget):
         self._identity.raise_()
         if self._own_notice is not None:
             self.clear_notice()
+
+    # -- local preview of a video input ----------------------------------------------------------
+
+    @property
+    def preview(self) -> VlcPreview | None:
+        """The preview covering the window, or ``None``."""
+        return self._preview
+
+    def show_preview(self, mrl: str) -> VlcPreview:
+        """Play ``mrl`` (e.g. ``v4l2:///dev/video0``) over the whole window, above the idle card or the
+        session, until :meth:`stop_preview`. Notices stay on top. Connect to the returned widget's
+        ``playing``/``error``/``stopped``: they arrive through the event loop, never during this call."""
+        self.stop_preview()
+        # Not a page of the stack: the page underneath stays exactly as it is and comes back unchanged.
+        preview = VlcPreview(self, fill_parent=True)
+        self._preview = preview
+        preview.show()
+        self._raise_preview()
+        # A session opened or closed meanwhile is raised by the stack; the preview stays above it.
+        self._stack.currentChanged.connect(self._on_stack_current_changed)
+        preview.play(mrl)
+        return preview
+
+    def stop_preview(self) -> None:
+        """Stop and remove the preview; what the window showed underneath is visible again."""
+        preview, self._preview = self._preview, None
+        if preview is None:
+            return
+        self._stack.currentChanged.disconnect(self._on_stack_current_changed)
+        preview.stop()
+        preview.hide()
+        preview.deleteLater()
+
+    def _raise_preview(self) -> None:
+        if self._preview is not None:
+            # Qt skips restacking a child it already lists last, yet the X server may stack the siblings
+            # that turned native with the preview above it; lowering first forces a real restack.
+            self._preview.lower()
+            self._preview.raise_()
+        self._notice.raise_()
+        self._identity.raise_()
+
+    def _on_stack_current_changed(self, index: int) -> None:
+        self._raise_preview()
 
     # -- notice banner ---------------------------------------------------------------------------
 

@@ -17,10 +17,21 @@ from roomagent.directory.client import CodeNotFound, DirectoryClient
 from roomagent.directory.server.main import run_in_thread as serve_directory
 from roomagent.directory.server.settings import DirectorySettings
 from roomagent.profile import RoomProfile
+from tests.fakes.fixtures import bbb_server  # noqa: F401 - fixture
 
 TOKEN = "test-meeting-server-secret"
 #: Guards against a hung join; generous so that a slow CI machine never fails on it.
 WAIT_MS = 30_000
+
+
+def test_generic_meeting_page_opens_on_the_media_screen_only(qtbot, make_agent, directory, meeting):
+    agent = make_agent(directory.url)
+    httpx.post(meeting.url + "/_reset")
+    type_code(qtbot, agent, new_code(directory.url, f"{meeting.url}/meeting/lecture"))
+    qtbot.waitUntil(lambda: agent.state.lifecycle is Lifecycle.IN_MEETING, timeout=WAIT_MS)
+    assert agent.windows["left"].session is not None and agent.windows["right"].session is None
+    assert len(httpx.get(meeting.url + "/_loads").json()) == 1
+    assert agent.state.capabilities == () and agent.state.layouts == ()
 
 
 @pytest.fixture(scope="module")
@@ -148,14 +159,14 @@ def test_meeting_host_not_allowed_opens_nothing(qtbot, make_agent, directory, me
     assert len(httpx.get(meeting_server_loads).json()) == before
 
 
-def test_join_opens_two_separate_sessions_then_leave_tears_them_down(qtbot, make_agent, directory, meeting):
+def test_join_opens_two_separate_sessions_then_leave_tears_them_down(qtbot, make_agent, directory, bbb_server):
     agent = make_agent(directory.url)
-    httpx.post(meeting.url + "/_reset")
-    code = new_code(directory.url, f"{meeting.url}/meeting/lecture")
+    code = new_code(directory.url, bbb_server.join_url("m1"))
     type_code(qtbot, agent, code.lower())
     qtbot.waitUntil(lambda: agent.state.lifecycle is Lifecycle.IN_MEETING, timeout=WAIT_MS)
-    loads = httpx.get(meeting.url + "/_loads").json()
-    assert len(loads) == 2 and len({entry["session"] for entry in loads}) == 2
+    # One BigBlueButton session per screen, each joined by its own browser profile with its own cookie.
+    minted = [r for r in bbb_server.log("getJoinUrl") if r["ok"]]
+    assert sorted(r["session_name"] for r in minted) == ["left", "right"]
     assert all(w.session is not None for w in agent.windows.values())
     assert agent.panel.connected_label.text() == "Connected to 127.0.0.1"
     # The code was single use: a second room typing it gets "unknown".

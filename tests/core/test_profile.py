@@ -103,3 +103,23 @@ def test_check_config_prints_every_error_and_exits_78(tmp_path):
     assert done.returncode == EX_CONFIG
     for path in ("room.id", "room.name", "room.language", "directory.url", "meeting.allowed_hosts", "screens"):
         assert f"  {path}" in done.stderr, done.stderr
+
+
+def test_check_config_lists_layouts_a_room_cannot_show_and_refuses_a_broken_one(tmp_path):
+    one = tmp_path / "room.toml"
+    one.write_text(BASE.replace('[[screens]]\nid = "right"\n', ""))
+    done = subprocess.run([sys.executable, "-m", "roomagent", "check-config", "--config", str(one)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "default layout: single-screen" in done.stdout
+    assert "note: layout 'lecture' is not offered in this room: no screen with role 'side'" in done.stdout
+
+    drop_in = tmp_path / "room.d"
+    drop_in.mkdir()
+    (drop_in / "layouts.toml").write_text(
+        '[meeting]\ndefault_layout = "lecture"\n[layouts.exam]\ntitle = "Exam"\n'
+        '[layouts.exam.roles.main]\nbbb = { enforce_layout = "EVERYTHING" }\n')
+    done = subprocess.run([sys.executable, "-m", "roomagent", "check-config", "--config", str(one)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == EX_CONFIG
+    assert "layouts.exam.roles.main.bbb.enforce_layout" in done.stderr, done.stderr

@@ -1,7 +1,7 @@
 """The installed agent as a teacher meets it: Xvfb with two monitors, a code typed with xdotool.
 
-Runs ``roomagent run`` as a subprocess against the real reference directory and the demo meeting server,
-then leaves through the panel's Leave control. With ``ROOMAGENT_SCREENSHOTS=DIR`` it also writes the
+Runs ``roomagent run`` as a subprocess against the real reference directory and the fake BigBlueButton 3
+server, switches the layout and mutes the room over MQTT, then leaves through the panel's Leave control. With ``ROOMAGENT_SCREENSHOTS=DIR`` it also writes the
 README's screenshots (``make screenshots``).
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from roomagent.demo import meeting_server
+from roomagent.demo.fake_bbb import create_bbb_app
 from roomagent.demo.runner import create_code, start_directory
 from roomagent.serving import run_in_thread
 from tests.e2e.xvfb import Xvfb, missing_tools, wait_for
@@ -50,23 +50,34 @@ role = "side"
 """
 
 
-def _lightness(path: Path):
-    """The screenshot and the lightness at one probe point per monitor: inside the demo meeting's light
-    content card when a meeting shows, on the dark idle card background otherwise."""
+def _probes(path: Path):
+    """The screenshot and, per monitor, the lightness low on the screen and in its centre."""
     from PySide6.QtGui import QImage
 
     image = QImage(str(path))
-    return image, [image.pixelColor(x, 900).lightness() for x in (500, 1920 + 500)]
+    low = [image.pixelColor(x, 900).lightness() for x in (260, 1920 + 260)]  # inside a tile or the slides
+    centre = [image.pixelColor(x, 540).lightness() for x in (960, 1920 + 960)]
+    return image, low, centre
 
 
-def _painted(path: Path):
-    image, probes = _lightness(path)
-    return image if all(value > 180 for value in probes) else None
+def _showing(path: Path, slides_on: str):
+    """The screenshot once both monitors show the meeting, the slides (a light card filling the
+    centre) on ``slides_on`` ("left"/"right") and the camera tiles on the other."""
+    image, low, centre = _probes(path)
+    painted = all(value > 90 for value in low)  # the idle card is dark there
+    slides = ["left" if centre[0] > 200 else None, "right" if centre[1] > 200 else None]
+    return image if painted and [s for s in slides if s] == [slides_on] else None
 
 
 def _idle(path: Path):
-    image, probes = _lightness(path)
-    return image if all(value < 80 for value in probes) else None
+    image, low, _ = _probes(path)
+    return image if all(value < 80 for value in low) else None
+
+
+def _log(base: str, kind: str) -> list[dict]:
+    """The fake BigBlueButton's records of ``kind``."""
+    with urllib.request.urlopen(f"{base}/_fake/log?kind={kind}", timeout=5) as response:
+        return json.load(response)
 
 
 def _ctl(broker_url: str, *args: str) -> subprocess.CompletedProcess:
@@ -81,11 +92,6 @@ def _retained(broker_url: str, topic: str) -> str:
     done = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-t", topic, "-C", "1", "-W", "10"],
                           capture_output=True, text=True, timeout=30)
     return done.stdout.strip()
-
-
-def _loads(base: str) -> list[dict]:
-    with urllib.request.urlopen(f"{base}/_loads", timeout=5) as response:
-        return json.load(response)
 
 
 @pytest.fixture
@@ -106,7 +112,7 @@ def broker(tmp_path):
 
 @pytest.fixture
 def servers(broker):
-    meeting = run_in_thread(meeting_server.create_app())
+    meeting = run_in_thread(create_bbb_app())
     directory, token = start_directory("127.0.0.1", broker.url)
     yield meeting, directory, token
     directory.stop()
@@ -137,34 +143,54 @@ def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, broker
         wait_for(lambda: "code not redeemed: code_not_found" in log(), "the unknown code to be refused")
         if shots:
             xvfb.screenshot(shots / "panel-error.png", "1920x1080+0+0")
-        assert _loads(meeting.url) == []
+        assert _log(meeting.url, "join") == []
         xvfb.key(left, "Escape")
         if shots:
             xvfb.screenshot(shots / "screens-idle.png")
 
-        code = create_code(directory.url, token, f"{meeting.url}/meeting/h0104-lecture?token=s3cr3t-token")
+        join_url = f"{meeting.url}/bigbluebutton/api/join?meetingID=h0104-lecture&fullName=Room&checksum=s3cr3t-token"
+        code = create_code(directory.url, token, join_url)
         xvfb.type_text(left, code.replace("-", "").lower())
-        loads = wait_for(lambda: len(_loads(meeting.url)) >= 2 and _loads(meeting.url), "both screens to load")
         wait_for(lambda: "state joining -> in_meeting" in log(), "the room to be in the meeting")
-
-        sessions = {entry["session"] for entry in loads}
-        assert len(loads) == 2 and len(sessions) == 2, loads  # two separate browser sessions
-        assert all(not entry["cookies"] for entry in loads), "a window sent another window's cookie"
-        # Look at the projectors: the meeting's light content card must be painted on both monitors.
-        shot = wait_for(lambda: _painted(xvfb.screenshot(tmp_path / "meeting.png")), "both screens to paint")
+        ready = wait_for(lambda: len(_log(meeting.url, "ready")) >= 2 and _log(meeting.url, "ready"),
+                         "both client pages to enter the meeting")
+        # One BigBlueButton session per screen, each with its own cookie, layout and (only left) audio.
+        minted = {r["session_name"]: r for r in _log(meeting.url, "getJoinUrl") if r["ok"]}
+        assert {k: r["enforce_layout"] for k, r in minted.items()} == {"left": "PRESENTATION_ONLY",
+                                                                      "right": "CAMERAS_ONLY"}
+        assert [k for k, r in minted.items() if r["userdata"]["bbb_auto_join_audio"] == "true"] == ["left"]
+        tokens = {r["session_name"]: r["token"] for r in ready}
+        assert len(set(tokens.values())) == 2
+        # Look at the projectors: slides on the left (main), the remote cameras on the right (side).
+        shot = wait_for(lambda: _showing(xvfb.screenshot(tmp_path / "meeting.png"), "left"),
+                        "the lecture layout on both screens")
         if shots:
             shot.save(str(shots / "screens-meeting.png"))
 
         # A moderator steers the room over MQTT with `roomagent ctl`.
         state = json.loads(_ctl(broker.url, "get_state").stdout)
         assert state["status"] == "ok" and state["data"]["state"] == "in_meeting"
-        assert state["data"]["meeting"]["host"] == "127.0.0.1" and "token" not in json.dumps(state)
+        assert state["data"]["meeting"]["host"] == "127.0.0.1" and "s3cr3t" not in json.dumps(state)
+        assert state["data"]["layout"] == "lecture" and "discussion" in state["data"]["layouts"]
         assert _ctl(broker.url, "show_message", "We start in 5 minutes", "--seconds", "60").returncode == 0
-        muted = _ctl(broker.url, "mute")  # a generic meeting cannot be muted: said, not pretended
-        assert muted.returncode == 1 and json.loads(muted.stdout)["error"]["code"] == "unsupported"
+        switched = _ctl(broker.url, "set_layout", "discussion")
+        assert switched.returncode == 0 and json.loads(switched.stdout)["data"]["method"] == "event", switched.stdout
+        seen = wait_for(lambda: len(_log(meeting.url, "layout")) >= 2 and _log(meeting.url, "layout"),
+                        "the fake server to see the layout switch")
+        assert {(r["session_name"], r["layout"]) for r in seen if r["event"] == "SET_ENFORCED_LAYOUT"} == {
+            ("left", "CAMERAS_ONLY"), ("right", "PRESENTATION_ONLY")}
+        shot = wait_for(lambda: _showing(xvfb.screenshot(tmp_path / "discussion.png"), "right"),
+                        "the discussion layout on both screens")
+        if shots:
+            shot.save(str(shots / "screens-discussion.png"))
+        muted = _ctl(broker.url, "mute")
+        assert muted.returncode == 0 and json.loads(muted.stdout)["data"] == {"muted": True}, muted.stdout
+        assert [r["session_name"] for r in wait_for(lambda: _log(meeting.url, "mute"), "the mute click")] == ["left"]
+        assert json.loads(_retained(broker.url, "roomagent/h0104/state"))["muted"] is True
         assert _ctl(broker.url, "reload", "--screen", "right").returncode == 0
-        reloaded = wait_for(lambda: len(_loads(meeting.url)) >= 3 and _loads(meeting.url), "the right screen to reload")
-        assert reloaded[2]["cookies"].get("demo_session") in sessions  # same session, not a new login
+        again = wait_for(lambda: len(_log(meeting.url, "ready")) >= 3 and _log(meeting.url, "ready")[2],
+                         "the right screen to reload")
+        assert again["token"] == tokens["right"]  # the same session, not a new login
         assert json.loads(_retained(broker.url, "roomagent/h0104/state"))["state"] == "in_meeting"
 
         # The meeting server that invited the room reaches it through the directory's relay, and only it.
@@ -185,6 +211,10 @@ def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, broker
         # Every meeting profile was destroyed (logged from the profile's own destroyed signal).
         wait_for(lambda: re.search(r"\[left-1\] profile destroyed", log()) and
                  re.search(r"\[right-1\] profile destroyed", log()), "both profiles to be destroyed")
+        # Both client pages said goodbye to the server on the way out (pagehide), as a person's would.
+        left_pages = wait_for(lambda: len(_log(meeting.url, "left")) >= 2 and _log(meeting.url, "left"),
+                              "both sessions to leave the meeting")
+        assert {r["token"] for r in left_pages} == set(tokens.values())
         # The idle cards are back on both projectors (dark background where the meeting card was).
         idle = wait_for(lambda: _idle(xvfb.screenshot(tmp_path / "idle.png")), "the idle cards to return")
         if shots:

@@ -24,8 +24,9 @@ def test_schemas_describe_every_action_and_the_state_keys():
     assert {"leave", "mute", "unmute", "set_layout", "share_source", "stop_share", "preview_source",
             "stop_preview", "reload", "identify_screens", "show_message", "get_state"} <= actions
     state = schemas["state.schema.json"]
-    assert set(state["required"]) == {"state", "meeting", "layout", "muted", "screens", "sources", "sharing",
-                                      "version", "error"}
+    assert set(state["required"]) == {"state", "meeting", "layout", "muted", "screens", "layouts", "capabilities",
+                                      "warnings", "sources", "sharing", "previews", "reconnecting", "engine", "rendering", "codecs",
+                         "version", "error"}
 
 
 def test_real_messages_validate():

@@ -1,0 +1,205 @@
+"""What every meeting adapter offers, and what it is given.
+
+An adapter is the edge between the core and one meeting platform's client pages. It is handed a
+:class:`JoinRequest` and a :class:`SessionHost` (which opens a locked-down browser session on a room
+screen), and it reports back only through core events via ``emit``:
+
+==========================  ==================================================================
+adapter notion              core event
+==========================  ==================================================================
+joined (per screen)         ``ScreenLoaded(screen, ok=True)``
+error (per screen / all)    ``ScreenLoaded(ok=False, detail)`` / ``JoinFailed(attempt, detail)``
+which screens, what it can  ``JoinPlanned(attempt, screens, capabilities, warning)``
+muted_changed               ``MuteChanged(muted)``
+ended(reason) / kicked      ``MeetingEnded(reason, kicked)``
+a command's outcome         ``ActionDone(action, ok, command_id, origin, …)``
+==========================  ==================================================================
+
+Adapters use only the browser-session interface (load, load_html, add_script, enable_bridge +
+message, run_json, reload, unload, close), so they run unchanged on any screen engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from roomagent.core import events as ev
+from roomagent.core.layouts import Layout
+from roomagent.core.state import MeetingInfo, ScreenState
+
+log = logging.getLogger("roomagent.meeting")
+
+#: How long a leaving page may take to say goodbye (pagehide beacons, Jitsi's hangup) before its
+#: window is closed anyway: long enough for one round trip to the meeting server, short enough that
+#: the teacher does not notice.
+LEAVE_GRACE_S = 1.5
+#: How long a mute request waits for the client to show the new microphone state.
+MUTE_READBACK_S = 3.0
+#: How long a share request waits for the input's track: opening a capture card takes a second or two.
+SHARE_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    """Everything an adapter needs to join one meeting."""
+
+    attempt: int
+    meeting: MeetingInfo
+    screens: tuple[ScreenState, ...]
+    layout: Layout | None
+    allowed_hosts: tuple[str, ...]
+    display_name: str
+    share_camera: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def media_screen(self) -> ScreenState:
+        """The screen whose session carries the room microphone (exactly one)."""
+        return next((s for s in self.screens if s.media), self.screens[0])
+
+
+class SessionHost(Protocol):
+    """Opens and closes browser sessions on the room's screens (implemented by the composition root)."""
+
+    def open_session(self, screen_id: str, media: bool):  # noqa: ANN201 - a BrowserSession-like object
+        """A fresh, locked-down session shown on ``screen_id``; nothing loaded yet."""
+
+    def close_session(self, screen_id: str) -> None:
+        """Close the session on ``screen_id`` and destroy its profile."""
+
+
+Emit = Callable[[ev.Event], None]
+
+
+def js_asset(name: str) -> str:
+    """The text of a script or page shipped in ``roomagent/meeting/js/``."""
+    return resources.files("roomagent.meeting").joinpath("js", name).read_text(encoding="utf-8")
+
+
+class MeetingAdapter(QObject):
+    """Base class: worker-thread plumbing, session bookkeeping and a graceful leave."""
+
+    #: What this platform's adapter can do at best ("mute", "layout", "share").
+    capabilities: frozenset[str] = frozenset()
+    #: Results of worker-thread jobs come back to the Qt thread through this queued signal.
+    _job_done = Signal(object)
+
+    def __init__(self, request: JoinRequest, host: SessionHost, emit: Emit, *, net: Executor | None = None) -> None:
+        super().__init__()
+        self.request = request
+        self._host = host
+        self._emit = emit
+        self._net = net
+        self.sessions: dict[str, Any] = {}
+        self.joined: set[str] = set()
+        self.closing = False
+        self._job_done.connect(self._on_job_done)
+
+    # -- what the composition root calls ------------------------------------------------------------
+    def join(self) -> None:
+        """Start joining; report with JoinPlanned / ScreenLoaded / JoinFailed."""
+        raise NotImplementedError
+
+    def set_layout(self, layout: Layout, command_id: str = "", origin: str = "") -> None:
+        """Show ``layout`` on every screen; report with ActionDone(action="layout")."""
+        self._done("layout", command_id, origin, ok=False, code="unsupported",
+                   message=f"layouts are not supported for {self.request.meeting.platform} meetings")
+
+    def set_muted(self, muted: bool, command_id: str = "", origin: str = "") -> None:
+        """Mute or unmute the room microphone; report with ActionDone(action="mute")."""
+        self._done("mute", command_id, origin, ok=False, code="unsupported",
+                   message=f"muting is not supported for {self.request.meeting.platform} meetings")
+
+    def share_source(self, source, command_id: str = "", origin: str = "") -> None:  # noqa: ANN001
+        """Share ``source`` (a SourceState) as content; report with ActionDone(action="share")."""
+        self._done("share", command_id, origin, ok=False, code="unsupported",
+                   message=f"sharing is not supported for {self.request.meeting.platform} meetings")
+
+    def stop_share(self, command_id: str = "", origin: str = "") -> None:
+        """Stop sharing; report with ActionDone(action="stop_share")."""
+        self._done("stop_share", command_id, origin, ok=True)
+
+    def leave(self, done: Callable[[], None]) -> None:
+        """Say goodbye to the meeting (pages unload), then call ``done`` (at most LEAVE_GRACE_S later)."""
+        self.closing = True
+        pending = {sid for sid, s in self.sessions.items() if not s.closed}
+        if not pending:
+            QTimer.singleShot(0, self, done)
+            return
+        finished = False
+
+        def finish() -> None:
+            nonlocal finished
+            if not finished:
+                finished = True
+                done()
+
+        def on_loaded(ok: bool, url: str, sid: str) -> None:
+            if url == "about:blank":
+                pending.discard(sid)
+                if not pending:
+                    finish()
+
+        for sid in list(pending):
+            session = self.sessions[sid]
+            session.loaded.connect(lambda ok, url, s=sid: on_loaded(ok, url, s))
+            self._say_goodbye(sid, session)
+        QTimer.singleShot(int(LEAVE_GRACE_S * 1000), self, finish)
+
+    def abandon(self) -> None:
+        """Stop reporting and release resources without touching the pages (a rejoin replaces them)."""
+        self.closing = True
+
+    def _say_goodbye(self, screen_id: str, session) -> None:  # noqa: ANN001
+        """Platform hook: what a page does before it is closed (default: unload it)."""
+        session.unload()
+
+    # -- helpers for subclasses ---------------------------------------------------------------------
+    def open(self, screen_id: str, media: bool):  # noqa: ANN201
+        """Open a session on ``screen_id`` through the host and remember it."""
+        session = self._host.open_session(screen_id, media)
+        self.sessions[screen_id] = session
+        return session
+
+    def run_in_worker(self, job: Callable[[], Any], then: Callable[[Any, BaseException | None], None]) -> None:
+        """Run ``job`` off the Qt thread (HTTP), then ``then(result, error)`` back on it."""
+        if self._net is None:
+            raise RuntimeError("this adapter was built without a worker pool")
+
+        def work() -> None:
+            try:
+                result, error = job(), None
+            except BaseException as exc:  # handed to the Qt thread, which decides what it means
+                result, error = None, exc
+            self._job_done.emit(lambda: then(result, error))
+
+        self._net.submit(work)
+
+    def _on_job_done(self, callback: Callable[[], None]) -> None:
+        if not self.closing:
+            callback()
+
+    def emit(self, event: ev.Event) -> None:
+        """Report to the core (ignored once leaving: the core has moved on)."""
+        if not self.closing:
+            self._emit(event)
+
+    def screen_loaded(self, screen_id: str, ok: bool, detail: str = "") -> None:
+        """Report a screen's join outcome once."""
+        if ok:
+            if screen_id in self.joined:
+                return
+            self.joined.add(screen_id)
+        self.emit(ev.ScreenLoaded(screen=screen_id, ok=ok, detail=detail))
+
+    def _done(self, action: str, command_id: str, origin: str, *, ok: bool, code: str = "", message: str = "",
+              **extra: Any) -> None:
+        self._emit(ev.ActionDone(action=action, ok=ok, command_id=command_id, origin=origin, code=code,
+                                 message=message, **extra))

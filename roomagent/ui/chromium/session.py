@@ -1,0 +1,416 @@
+"""A screen session in Debian's Chromium, driven over the DevTools pipe: the second engine behind the
+interface of :class:`roomagent.ui.browser.BrowserSession` (DESIGN.md §4; why: README "Screen engines").
+
+Each session is one browser process with its own user-data-dir (deleted on close), one page, and the
+same lockdown as the QtWebEngine session, enforced through the protocol:
+
+* navigation: every document request (main frame and sub-frames, redirects included) pauses in
+  ``Fetch.requestPaused`` and is judged by :func:`~roomagent.ui.lockdown.navigation_verdict`; a refused
+  one is aborted (``Aborted`` commits no error page, the old page stays, as in QtWebEngine);
+* popups are closed as soon as their target appears, downloads are denied, JS dialogs are answered
+  (alert: OK, confirm/prompt: Cancel), the file chooser is intercepted;
+* permissions: ``--deny-permission-prompts`` denies whatever a page asks; the media session's allowed
+  origins get camera and microphone (``Browser.grantPermissions``, which rejects everything else);
+* a crashed renderer is reloaded within the :class:`~roomagent.ui.lockdown.CrashBudget`; so is a browser
+  that died as a whole (it is restarted, scripts and bridge included).
+
+The widget is a plain dark placeholder in the screen window; Chromium's own window lies on top of the
+same geometry (``--kiosk`` on that display, or an ``--app`` window in windowed mode) and follows the
+window when it moves. Embedding Chromium's X window inside Qt's would be X11-only (the appliance runs
+under a Wayland compositor) and would put a foreign native window into Qt's widget stack; a second
+top-level window needs neither.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtWidgets import QWidget
+
+from roomagent.core.hosts import host_allowed, redact_url, url_host
+from roomagent.ui.browser import JsonCallback, _json_wrapper
+from roomagent.ui.chromium.cdp import CdpPipe
+from roomagent.ui.chromium.events import PageEvents
+from roomagent.ui.chromium.process import FIRST_PAGE, ChromiumProcess, LaunchOptions
+from roomagent.ui.chromium.scripts import BINDING_NAME, BOOTSTRAP_JS, TITLE_BINDING, TITLE_JS, main_frame_only
+from roomagent.ui.lockdown import CRASH_WINDOW_S, CrashBudget, navigation_verdict
+
+log = logging.getLogger(__name__)
+
+#: The browser's start page is a local data: document and loads in milliseconds; this only bounds the
+#: wait if its load event went missing.
+FIRST_PAGE_WAIT_S = 3.0
+
+
+class ChromiumSession(QObject, PageEvents):
+    """One locked-down Chromium browser for one screen and one meeting; see the module docstring and
+    :class:`~roomagent.ui.browser.BrowserSession` for the interface."""
+
+    loaded = Signal(bool, str)
+    refused = Signal(str, str)
+    crashed = Signal(str, int)
+    gave_up = Signal(int)
+    message = Signal(object)
+
+    def __init__(self, session_id: str, allowed_hosts: list[str], media: bool, parent: QWidget | None = None,
+                 *, options: LaunchOptions | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.session_id = session_id
+        self.media = media
+        self._allowed = list(allowed_hosts)
+        self._options = options or LaunchOptions()
+        self._budget = CrashBudget(clock=clock)
+        self._placeholder = QWidget(parent)
+        self._placeholder.setObjectName(f"screen-view:{session_id}")
+        self._placeholder.setStyleSheet("background: #101826;")  # what shows for the moment Chromium starts
+        self._process: ChromiumProcess | None = None
+        self._pipe: CdpPipe | None = None
+        self._target = ""  # our page's target id (= its main frame id)
+        self._page = ""  # flat-mode session id of our page
+        self._queued: list[Callable[[], None]] = []  # page commands waiting for the page to be attached
+        self._scripts: dict[str, str] = {}  # name -> source, re-added after a browser restart
+        self._script_ids: dict[str, str] = {}
+        self._bridge = False
+        self._main_contexts: set[int] = set()
+        self._granted: set[str] = set()
+        self._start_url = ""
+        self._start_html: tuple[str, str] | None = None
+        self._url = ""
+        self._title = ""
+        self._failed_url = ""
+        self._renderer_pid = 0
+        self._unloading = False
+        self._closed = False
+        self._window: QWidget | None = None
+        self._ready = False  # attached, and the browser's start page has loaded: commands go out at once
+        self._awaiting_first_page = False
+        self.setObjectName(f"ChromiumSession:{session_id}")
+
+    # -- the interface ---------------------------------------------------------------------------
+
+    @property
+    def widget(self) -> QWidget:
+        """The placeholder widget Chromium's window covers (put it in a layout; do not delete it)."""
+        return self._placeholder
+
+    @property
+    def url(self) -> str:
+        """URL of the page shown ('' before the first load or after close)."""
+        return "" if self._closed else self._url
+
+    @property
+    def title(self) -> str:
+        """The page's title ('' after close)."""
+        return "" if self._closed else self._title
+
+    @property
+    def renderer_pid(self) -> int:
+        """A renderer process of this browser (0 when none is known), for diagnostics."""
+        return 0 if self._closed else self._renderer_pid
+
+    @property
+    def browser_pid(self) -> int:
+        """The browser process (0 before start or after close)."""
+        return self._process.pid if self._process is not None and not self._closed else 0
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran."""
+        return self._closed
+
+    @property
+    def unloading(self) -> bool:
+        """True once :meth:`unload` was called."""
+        return self._unloading
+
+    def load(self, url: str) -> None:
+        """Load ``url``; its host is trusted from now on; the crash budget restarts."""
+        self._check_open()
+        self._trust(url)
+        # A browser-initiated navigation passes no Fetch interception when it is not http(s): judge it here.
+        kind = navigation_verdict(url, main_frame=True, allowed_hosts=self._allowed)
+        if kind is not None:
+            self._refuse(kind, url, "(load)")
+            return
+        self._start_url, self._start_html = url, None
+        self._budget.reset()
+        log.info("[%s] loading %s", self.session_id, redact_url(url))
+        self._page_do(lambda: self._navigate(url))
+
+    def load_html(self, html: str, base_url: str) -> None:
+        """Show ``html`` as the document at ``base_url`` (its origin, its permissions); the host is trusted."""
+        self._check_open()
+        self._trust(base_url)
+        self._start_url, self._start_html = "", (html, base_url)
+        self._budget.reset()
+        log.info("[%s] loading a local page as %s", self.session_id, redact_url(base_url))
+        # The request for base_url is answered with the html in _on_request_paused.
+        self._page_do(lambda: self._navigate(base_url))
+
+    def unload(self) -> None:
+        """Navigate to ``about:blank`` so the page's ``pagehide``/``unload`` handlers run."""
+        if self._closed or self._unloading:
+            return
+        self._unloading = True
+        self._start_html, self._start_url = None, "about:blank"
+        self._page_do(lambda: self._navigate("about:blank"))
+
+    def enable_bridge(self) -> None:
+        """Let page scripts post JSON objects to :attr:`message` (``window.__roomagent.post``). Call before loading."""
+        if self._bridge or self._closed:
+            return
+        self._bridge = True
+        self._page_do(self._install_bridge)
+        self.add_script("roomagent-bridge", BOOTSTRAP_JS)
+
+    def add_script(self, name: str, source: str) -> None:
+        """Run ``source`` at document creation in the main frame's main world (replacing ``name``)."""
+        self._check_open()
+        self._scripts[name] = source
+        self._page_do(lambda: self._install_script(name))
+
+    def run_json(self, js_expression: str, callback: JsonCallback) -> None:
+        """Evaluate ``js_expression`` in the page; ``callback(value, None)`` or ``callback(None, error)``."""
+        self._check_open()
+
+        def on_reply(result: dict[str, Any] | None, error: str | None) -> None:
+            if self._closed:
+                return
+            if error is not None or result is None:
+                callback(None, f"script did not run ({error})")
+                return
+            if "exceptionDetails" in result:
+                details = result["exceptionDetails"]
+                callback(None, str(details.get("exception", {}).get("description") or details.get("text")))
+                return
+            raw = result.get("result", {}).get("value")
+            if not isinstance(raw, str):
+                callback(None, "script did not run (no document)")
+                return
+            reply = json.loads(raw)
+            if reply.get("ok"):
+                callback(reply.get("value"), None)
+            else:
+                callback(None, str(reply.get("error") or "unknown error"))
+
+        self._page_do(lambda: self._send("Runtime.evaluate", {"expression": _json_wrapper(js_expression),
+                                                              "returnByValue": True}, on_reply))
+
+    def reload(self) -> None:
+        """Reload the page shown, past the cache."""
+        if self._closed:
+            return
+        self._page_do(lambda: self._reload(ignore_cache=True))
+
+    def close(self) -> None:
+        """End the browser, delete its user-data-dir, and drop the placeholder. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        log.info("[%s] closing session", self.session_id)
+        self._queued.clear()
+        if self._window is not None and shiboken6.isValid(self._window):
+            self._window.removeEventFilter(self)
+        if self._process is not None:
+            self._process.exited.disconnect(self._on_browser_exited)
+            self._process.stop()
+            log.info("[%s] profile destroyed", self.session_id)
+        if shiboken6.isValid(self._placeholder):  # its parent window may have taken it already
+            self._placeholder.hide()
+            self._placeholder.deleteLater()
+
+    # -- starting and attaching ------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"session {self.session_id} is closed")
+
+    def _trust(self, url: str) -> None:
+        host = url_host(url)
+        if host and not host_allowed(host, self._allowed):
+            self._allowed.append(host)
+
+    def _page_do(self, action: Callable[[], None]) -> None:
+        if self._ready:
+            action()
+            return
+        self._queued.append(action)
+        if self._process is None:
+            self._start_browser()
+
+    def _geometry(self) -> tuple[tuple[int, int, int, int], bool]:
+        window = self._placeholder.window()
+        rect = window.geometry()
+        return (rect.x(), rect.y(), max(rect.width(), 1), max(rect.height(), 1)), window.isFullScreen()
+
+    def _start_browser(self) -> None:
+        geometry, full_screen = self._geometry()
+        self._process = ChromiumProcess(self._options, self)
+        self._process.exited.connect(self._on_browser_exited)
+        self._pipe = self._process.start(geometry, full_screen)
+        self._pipe.event.connect(self._on_event)
+        self._send("Target.setDiscoverTargets", {"discover": True}, session="")
+        self._send("Browser.setDownloadBehavior", {"behavior": "deny", "eventsEnabled": True}, session="")
+        # New windows are attached while still paused, so they are closed before they fetch anything
+        # (popups are refused; see _on_window_open and _on_attached_to_target).
+        self._send("Target.setAutoAttach", {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True,
+                                            "filter": [{"type": "page", "exclude": False}, {"exclude": True}]},
+                   session="")
+        self._send("Target.getTargets", {}, self._on_targets, session="")
+        window = self._placeholder.window()
+        if window is not self._window:
+            self._window = window
+            window.installEventFilter(self)  # follow moves and resizes of the screen window
+
+    def _on_targets(self, result: dict[str, Any] | None, error: str | None) -> None:
+        pages = [t for t in (result or {}).get("targetInfos", []) if t.get("type") == "page"]
+        if not pages:
+            log.error("[%s] Chromium has no page to attach to (%s)", self.session_id, error or "none listed")
+            return
+        self._target = pages[0]["targetId"]
+        self._send("Target.attachToTarget", {"targetId": self._target, "flatten": True}, self._on_attached, session="")
+
+    def _on_attached(self, result: dict[str, Any] | None, error: str | None) -> None:
+        if result is None or self._closed:
+            log.error("[%s] could not attach to Chromium's page: %s", self.session_id, error)
+            return
+        self._page = result["sessionId"]
+        self._main_contexts.clear()
+        for method, params in (
+            ("Page.enable", {}), ("Runtime.enable", {}), ("Log.enable", {}),
+            ("Page.setInterceptFileChooserDialog", {"enabled": True}),
+
+            ("Fetch.enable", {"patterns": [{"urlPattern": "*", "resourceType": "Document", "requestStage": "Request"}]}),
+        ):
+            self._send(method, params)
+        # Navigating while the browser's own start page is still loading loses the new document's
+        # events now and then (no frameNavigated, no load event): wait until that page has loaded.
+        self._send("Runtime.evaluate", {"expression": "document.readyState === 'complete' && location.protocol === 'data:'",
+                                        "returnByValue": True}, self._on_first_page_state)
+
+    def _on_first_page_state(self, result: dict[str, Any] | None, _error: str | None) -> None:
+        if (result or {}).get("result", {}).get("value") is True:
+            self._become_ready()
+            return
+        self._awaiting_first_page = True
+        QTimer.singleShot(int(FIRST_PAGE_WAIT_S * 1000), self, self._become_ready)
+
+    def _become_ready(self) -> None:
+        if self._ready or not self._page or self._closed:
+            return
+        self._ready, self._awaiting_first_page = True, False
+        self._send("Runtime.addBinding", {"name": TITLE_BINDING})
+        self._send("Page.addScriptToEvaluateOnNewDocument", {"source": main_frame_only(TITLE_JS)})
+        queued, self._queued = self._queued, []
+        for action in queued:
+            action()
+        self._place_window()
+
+    def _install_bridge(self) -> None:
+        self._send("Runtime.addBinding", {"name": BINDING_NAME})
+
+    def _install_script(self, name: str) -> None:
+        old = self._script_ids.pop(name, None)
+        if old is not None:
+            self._send("Page.removeScriptToEvaluateOnNewDocument", {"identifier": old})
+
+        def remember(result: dict[str, Any] | None, _error: str | None) -> None:
+            if result is not None:
+                self._script_ids[name] = result["identifier"]
+
+        self._send("Page.addScriptToEvaluateOnNewDocument", {"source": main_frame_only(self._scripts[name])}, remember)
+
+    def _send(self, method: str, params: dict[str, Any], callback=None, *, session: str | None = None) -> None:  # noqa: ANN001
+        if self._pipe is not None and not self._closed:
+            self._pipe.send(method, params, session_id=self._page if session is None else session, callback=callback)
+
+    def _navigate(self, url: str) -> None:
+        def on_reply(result: dict[str, Any] | None, error: str | None) -> None:
+            text = (result or {}).get("errorText") or error
+            if text and text != "net::ERR_ABORTED":
+                log.warning("[%s] failed to load %s: %s", self.session_id, redact_url(url), text)
+        self._send("Page.navigate", {"url": url}, on_reply)
+
+    def _reload(self, ignore_cache: bool, url: str = "") -> None:
+        if self._start_html is not None:
+            self._navigate(self._start_html[1])  # answered with the wrapper again
+        elif url:
+            self._navigate(url)
+        elif not self._url or self._url in ("about:blank", FIRST_PAGE):
+            self._navigate(self._start_url)
+        else:
+            self._send("Page.reload", {"ignoreCache": ignore_cache})
+
+    # -- following the screen window -------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        """Keep Chromium's window over the screen window when that moves or changes size."""
+        if watched is self._window and event.type() in (QEvent.Type.Move, QEvent.Type.Resize,
+                                                        QEvent.Type.WindowStateChange):
+            QTimer.singleShot(0, self, self._place_window)
+        return False
+
+    def _place_window(self) -> None:
+        if not self._ready or self._closed:
+            return
+        (x, y, width, height), full_screen = self._geometry()
+
+        def place(result: dict[str, Any] | None, _error: str | None) -> None:
+            if result is None:
+                return
+            window_id = result["windowId"]
+            # Bounds are only accepted in the normal state; full screen goes on top of them.
+            self._send("Browser.setWindowBounds", {"windowId": window_id, "bounds": {"windowState": "normal"}},
+                       session="")
+            self._send("Browser.setWindowBounds", {"windowId": window_id, "bounds": {
+                "left": x, "top": y, "width": width, "height": height}}, session="")
+            if full_screen:
+                self._send("Browser.setWindowBounds", {"windowId": window_id, "bounds": {"windowState": "fullscreen"}},
+                           session="")
+
+        self._send("Browser.getWindowForTarget", {"targetId": self._target}, place, session="")
+
+    def _on_browser_exited(self, status: int) -> None:
+        self._crashed("browser-exited", status, restart=True)
+
+    def _crashed(self, status: str, code: int, *, restart: bool) -> None:
+        log.warning("[%s] %s (exit code %d)", self.session_id, status, code)
+        self.crashed.emit(status, code)
+        if self._closed:
+            return
+        if not self._budget.record():
+            log.error("[%s] crashed %d times within %.0f s; not reloading", self.session_id, self._budget.recent,
+                      CRASH_WINDOW_S)
+            self.gave_up.emit(self._budget.recent)
+            return
+        if restart:
+            QTimer.singleShot(0, self, self._restart_browser)
+        else:
+            QTimer.singleShot(0, self, lambda: self._page_do(lambda: self._reload(ignore_cache=False)))
+
+    def _restart_browser(self) -> None:
+        if self._closed or self._process is None:
+            return
+        self._process.exited.disconnect(self._on_browser_exited)
+        self._process.stop()
+        self._process = self._pipe = None
+        self._page = self._target = ""
+        self._ready = self._awaiting_first_page = False
+        self._script_ids.clear()
+        self._granted.clear()
+        if self._bridge:
+            self._queued.append(self._install_bridge)
+        self._queued += [lambda n=name: self._install_script(n) for name in self._scripts]
+        # The new browser starts on its own blank page: go back to the page the old one showed.
+        last, self._url = self._url, ""
+        self._page_do(lambda: self._reload(ignore_cache=False, url=last if last != "about:blank" else ""))
+
+    def _refuse(self, kind: str, detail: str, note: str = "") -> None:
+        log.warning("[%s] refused %s: %s %s", self.session_id, kind, detail, note)
+        QTimer.singleShot(0, self, lambda: self.refused.emit(kind, detail))

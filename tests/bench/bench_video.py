@@ -1,0 +1,300 @@
+"""Full-screen video on the room's screens, per engine, under Xvfb with two monitors. Prints, never asserts.
+
+Run: ``.venv/bin/python -m tests.bench.bench_video [--reps 2] [--window 15] [--screens 1 2]
+[--variants qtwebengine chromium chromium-kiosk]`` (or the file path).
+
+The page (``video_media.py``) fills the viewport with a 1280x720 VP8 clip at 25 fps plus a CSS
+animation and reports ``getVideoPlaybackQuality()``, its rAF and ``requestVideoFrameCallback`` counts
+by HTTP once a second. Variants, each a fresh process tree, alternated rep by rep:
+
+* ``qtwebengine`` / ``chromium`` — the real agent (``roomagent.service.run``, screens on monitors LEFT
+  and RIGHT) with ``[kiosk] engine`` set so; a code is typed on its keypad and the real BigBlueButton
+  adapter joins the fake BBB server, whose client pages carry the video as an overlay;
+* ``qtwebengine-gpu`` — the same with ``[kiosk] rendering = "gpu"`` (the OpenGL path through llvmpipe
+  here; the ``auto`` choice on this machine is ``software``);
+* ``chromium-kiosk`` — the yardstick: Debian's Chromium ``--kiosk`` on ``/video``, one
+  ``--user-data-dir`` per window, nothing attached.
+
+Per variant and screen count: frames shown (total - dropped) and dropped per second in each window,
+the page's rAF rate, CPU % (one core = 100) and PSS of the whole process tree, CPU milliseconds per
+shown frame, and the ratios to the Chromium kiosk of the same rep. The load average is printed with
+every run: the machine is shared, and a busy neighbour shows up in these figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if not __package__:  # run as a file: make ``tests.bench`` importable as under ``-m``
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.bench import procstats
+from tests.bench.video_media import CLIP_FPS, StatsLog, create_app, ensure_clip
+
+HERE = Path(__file__).resolve().parent
+VARIANTS = ("qtwebengine", "chromium", "chromium-kiosk")
+ALL_VARIANTS = ("qtwebengine", "qtwebengine-gpu", "chromium", "chromium-kiosk")
+MONITOR_X = (0, 1920)
+#: Pages start playing within seconds; a run whose pages have not all reported by then has failed.
+PAGES_TIMEOUT_S = 90.0
+#: After every page reports: decoder and compositor warm up, start-up work settles.
+WARMUP_S = 6.0
+#: A page whose last report is older than this is gone (reloaded, closed) and not counted.
+STALE_S = 3.0
+CHILD_TIMEOUT_S = 90.0
+
+
+# -- the agent child -----------------------------------------------------------------------------------
+
+def agent_child(directory_url: str, code: str, screens: int, engine: str, rendering: str, log_dir: str) -> int:
+    """Child side: the real agent on the Xvfb monitors; types ``code`` once the engine is warm."""
+    import logging
+
+    from roomagent.core.state import Lifecycle
+    from roomagent.profile import RoomProfile
+    from roomagent.service import run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    outputs = ("LEFT", "RIGHT")
+    profile = RoomProfile(
+        room={"id": "bench", "name": "Bench room"}, directory={"url": directory_url},
+        meeting={"allowed_hosts": ["127.0.0.1"]}, kiosk={"engine": engine, "rendering": rendering},
+        screens=[{"id": f"s{i}", "output": outputs[i], "media": i == 0, "role": "main" if i == 0 else "side"}
+                 for i in range(screens)])
+
+    def say(**fields) -> None:
+        print(json.dumps(fields), flush=True)
+
+    def attach(agent) -> None:
+        if engine == "chromium":
+            _use_chromium(agent, profile, log_dir)
+        reported = []
+
+        def on_state(state) -> None:
+            if state.lifecycle is Lifecycle.IN_MEETING and not reported:
+                reported.append(True)
+                say(event="in_meeting", pid=os.getpid())
+            elif state.error is not None:
+                say(event="error", error=str(state.error))
+
+        def type_code() -> None:
+            for symbol in code.replace("-", ""):
+                agent.panel.type_symbol(symbol)
+
+        agent.state_changed.connect(on_state)
+        if agent.engine_warm:
+            type_code()
+        else:
+            agent.engine_ready.connect(type_code)
+
+    return run(None, profile=profile, windowed=False, on_started=attach)
+
+
+def _use_chromium(agent, profile, log_dir: str) -> None:  # noqa: ANN001
+    """Give the windows the Chromium engine with ``--no-sandbox`` (the bench runs as root; an appliance
+    never does). Uses the screen window's factory hook, whatever app.py wires by default."""
+    from roomagent.ui.engine import session_factory
+    from roomagent.ui.rendering import choose_rendering, probe_gl
+
+    rendering = choose_rendering(profile.kiosk.rendering, probe_gl())
+    factory = session_factory(profile.kiosk, rendering, no_sandbox=True, log_path=f"{log_dir}/chromium.log")
+    for window in agent.windows.values():
+        window._session_factory = factory
+
+
+# -- the parent ------------------------------------------------------------------------------------------
+
+class Lab:
+    """Xvfb with two monitors, the page/fake-BBB server, the reference directory."""
+
+    def __init__(self, workdir: Path) -> None:
+        from roomagent.demo.runner import start_directory
+        from roomagent.serving import run_in_thread
+        from tests.e2e.xvfb import Xvfb
+
+        self.workdir = workdir
+        self.xvfb = Xvfb().start()
+        self.stats = StatsLog()
+        self.server = run_in_thread(create_app(ensure_clip(), self.stats))
+        self.directory, self._token = start_directory("127.0.0.1")
+        self.killed = 0
+
+    def join_url(self) -> str:
+        return (f"{self.server.url}/bigbluebutton/api/join?meetingID=bench&fullName=Bench%20room"
+                f"&checksum=0123456789abcdef")
+
+    def env(self) -> dict[str, str]:
+        env = dict(self.xvfb.env, QTWEBENGINE_DISABLE_SANDBOX="1")
+        env.pop("QT_QUICK_BACKEND", None)
+        return env
+
+    def start(self, variant: str, screens: int) -> list[procstats.Child | subprocess.Popen]:
+        """Start ``variant`` with ``screens`` windows; returns the process(es) whose trees are measured."""
+        self.stats.clear()
+        if variant == "chromium-kiosk":
+            procs = []
+            for index in range(screens):
+                profile_dir = tempfile.mkdtemp(prefix="bench-kiosk-", dir=self.workdir)
+                argv = ["chromium", "--no-sandbox", "--kiosk", f"--user-data-dir={profile_dir}", "--no-first-run",
+                        f"--window-position={MONITOR_X[index]},0", "--window-size=1920,1080",
+                        "--autoplay-policy=no-user-gesture-required", f"{self.server.url}/video"]
+                with (self.workdir / "kiosk.log").open("ab") as err:
+                    procs.append(subprocess.Popen(argv, env=self.env(), stdout=subprocess.DEVNULL, stderr=err))
+            return procs
+        from roomagent.demo.runner import create_code
+
+        engine = "chromium" if variant == "chromium" else "qtwebengine"
+        rendering = "gpu" if variant.endswith("-gpu") else "auto"
+        code = create_code(self.directory.url, self._token, self.join_url())
+        child = procstats.Child([sys.executable, str(HERE / "bench_video.py"), "--agent-child", self.directory.url,
+                                 code, str(screens), engine, rendering, str(self.workdir)],
+                                self.workdir / "agent.log", self.env(), CHILD_TIMEOUT_S)
+        report = child.expect("in_meeting", "error")
+        if report["event"] != "in_meeting":
+            child.stop()
+            raise RuntimeError(f"the agent did not join: {report}")
+        return [child]
+
+    def stop(self, procs) -> None:  # noqa: ANN001
+        for proc in procs:
+            self.killed += proc.stop() if isinstance(proc, procstats.Child) else procstats.stop_tree(proc)
+
+    def close(self) -> None:
+        self.directory.stop()
+        self.server.stop()
+        self.xvfb.stop()
+
+
+def _pids(procs) -> list[int]:  # noqa: ANN001
+    return [p.proc.pid if isinstance(p, procstats.Child) else p.pid for p in procs]
+
+
+def _live_pages(stats: StatsLog, screens: int) -> dict[str, dict]:
+    now = time.monotonic()
+    pages = {k: v for k, v in stats.latest().items() if now - v["received"] < STALE_S and v["total"] > 0}
+    return pages if len(pages) >= screens else {}
+
+
+def measure(lab: Lab, variant: str, screens: int, window_s: float) -> dict:
+    """One run: start, wait for the pages, warm up, measure over ``window_s``, stop."""
+    load_before = os.getloadavg()[0]
+    procs = lab.start(variant, screens)
+    try:
+        deadline = time.monotonic() + PAGES_TIMEOUT_S
+        while not _live_pages(lab.stats, screens):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{variant}: not all {screens} page(s) reported within {PAGES_TIMEOUT_S:.0f} s")
+            time.sleep(0.25)
+        time.sleep(WARMUP_S)
+        pids = _pids(procs)
+        first, cpu0, t0 = _live_pages(lab.stats, screens), sum(procstats.tree_cpu_s(p) for p in pids), time.monotonic()
+        time.sleep(window_s)
+        last, cpu1, t1 = _live_pages(lab.stats, screens), sum(procstats.tree_cpu_s(p) for p in pids), time.monotonic()
+        pss = sum(procstats.tree_memory_mib(p)[0] for p in pids)
+    finally:
+        lab.stop(procs)
+    windows = []
+    for page_id, b in sorted(last.items(), key=lambda kv: kv[1]["x"]):
+        a = first.get(page_id)
+        if a is None or b["t"] <= a["t"]:
+            continue
+        dt = b["t"] - a["t"]
+        shown = ((b["total"] - b["dropped"]) - (a["total"] - a["dropped"])) / dt
+        windows.append({"x": b["x"], "size": f"{b['w']}x{b['h']}", "shown": shown,
+                        "dropped": (b["dropped"] - a["dropped"]) / dt, "raf": (b["raf"] - a["raf"]) / dt,
+                        "presented": (b["presented"] - a["presented"]) / dt})
+    cpu = 100 * (cpu1 - cpu0) / (t1 - t0)
+    total_shown = sum(w["shown"] for w in windows)
+    return {"variant": variant, "screens": screens, "windows": windows, "cpu": cpu, "pss": pss,
+            "cpu_ms_per_frame": 10 * cpu / total_shown if total_shown else float("inf"),
+            "load": (load_before, os.getloadavg()[0])}
+
+
+def print_run(run: dict) -> None:
+    cells = "  ".join(f"[{w['size']}@{w['x']}] shown {w['shown']:4.1f} drop {w['dropped']:4.1f} "
+                      f"rAF {w['raf']:4.1f}" for w in run["windows"])
+    print(f"  {run['variant']:16s} {run['screens']}w  cpu {run['cpu']:5.0f} %  pss {run['pss']:5.0f} MiB  "
+          f"{run['cpu_ms_per_frame']:5.1f} ms/frame  load {run['load'][0]:.1f}->{run['load'][1]:.1f}  {cells}",
+          flush=True)
+
+
+def summarize(runs: list[dict], variants: list[str], screens: int) -> None:
+    """Medians per variant and the ratios to the Chromium kiosk of the same rep."""
+    print(f"\n== {screens} full-screen window(s), medians over reps (shown/dropped/rAF: the worst window; "
+          f"clip {CLIP_FPS} fps)")
+    print("variant            shown/s  drop/s  rAF/s  CPU %   PSS MiB  CPU ms/frame  shown vs kiosk  "
+          "CPU/frame vs kiosk")
+    reps = sorted({r["rep"] for r in runs})
+    for variant in variants:
+        mine = [r for r in runs if r["variant"] == variant and r["screens"] == screens and r["windows"]]
+        if not mine:
+            print(f"{variant:18s} no successful run")
+            continue
+        worst = lambda r, key: min(w[key] for w in r["windows"]) if key != "dropped" else max(w[key] for w in r["windows"])  # noqa: E731
+        shown_ratio, cpu_ratio = [], []
+        for rep in reps:
+            a = next((r for r in mine if r["rep"] == rep), None)
+            k = next((r for r in runs if r["rep"] == rep and r["variant"] == "chromium-kiosk"
+                      and r["screens"] == screens and r["windows"]), None)
+            if a and k:
+                shown_ratio.append(worst(a, "shown") / max(worst(k, "shown"), 1e-9))
+                cpu_ratio.append(a["cpu_ms_per_frame"] / k["cpu_ms_per_frame"])
+        med = lambda values: statistics.median(values) if values else float("nan")  # noqa: E731
+        print(f"{variant:18s} {med([worst(r, 'shown') for r in mine]):6.1f}  {med([worst(r, 'dropped') for r in mine]):6.1f}"
+              f"  {med([worst(r, 'raf') for r in mine]):5.1f}  {med([r['cpu'] for r in mine]):5.0f}  "
+              f"{med([r['pss'] for r in mine]):7.0f}  {med([r['cpu_ms_per_frame'] for r in mine]):10.1f}"
+              f"  {med(shown_ratio):12.2f}  {med(cpu_ratio):14.2f}", flush=True)
+
+
+def main(argv: list[str]) -> int:
+    """Entry point (see the module docstring)."""
+    if argv[:1] == ["--agent-child"]:
+        return agent_child(argv[1], argv[2], int(argv[3]), argv[4], argv[5], argv[6])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--window", type=float, default=15.0, help="measuring window per run, seconds")
+    parser.add_argument("--screens", type=int, nargs="+", default=[1, 2], choices=[1, 2])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=ALL_VARIANTS)
+    args = parser.parse_args(argv)
+    missing = [tool for tool in ("Xvfb", "xrandr", "chromium", "ffmpeg") if shutil.which(tool) is None]
+    if missing:
+        print(f"bench_video: skipped, missing {', '.join(missing)} (make setup installs them)")
+        return 0
+    workdir = Path(tempfile.mkdtemp(prefix="bench-video-"))
+    lab = Lab(workdir)
+    print(f"== full-screen video: {args.reps} rep(s) x {args.variants} x {args.screens} window(s), "
+          f"{args.window:.0f} s each; logs in {workdir}", flush=True)
+    runs: list[dict] = []
+    try:
+        for rep in range(args.reps):
+            for screens in args.screens:
+                order = args.variants if rep % 2 == 0 else list(reversed(args.variants))
+                for variant in order:
+                    try:
+                        run = measure(lab, variant, screens, args.window)
+                    except RuntimeError as exc:  # one broken run is reported, the bench goes on
+                        print(f"  {variant} {screens}w rep {rep + 1} failed: {exc}", flush=True)
+                        continue
+                    run["rep"] = rep
+                    runs.append(run)
+                    print_run(run)
+    finally:
+        lab.close()
+    for screens in args.screens:
+        summarize(runs, args.variants, screens)
+    if lab.killed:
+        print(f"\n{lab.killed} process(es) had to be killed after a run")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,96 @@
+"""The engine factory, the Chromium command line and the DevTools framing (no browser needed)."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from roomagent.profile import KioskSection
+from roomagent.ui.browser import BrowserSession
+from roomagent.ui.chromium.cdp import Framer
+from roomagent.ui.chromium.process import LaunchOptions, chromium_argv
+from roomagent.ui.chromium.session import ChromiumSession
+from roomagent.ui.engine import EngineChoice, engine_state, resolve_engine, session_factory
+from roomagent.ui.lockdown import KioskLockdownError
+from roomagent.ui.rendering import RenderingChoice
+
+SOFTWARE = RenderingChoice("software", "llvmpipe")
+
+
+def test_qtwebengine_is_the_default_engine() -> None:
+    assert session_factory(KioskSection()) is BrowserSession
+
+
+def test_chromium_engine_binds_its_options() -> None:
+    kiosk = KioskSection(engine="chromium", chromium_path="/bin/sh")  # any installed program will do here
+    factory = session_factory(kiosk, SOFTWARE, extra_args=["--use-fake-device-for-media-stream"])
+    assert isinstance(factory, functools.partial) and factory.func is ChromiumSession
+    options: LaunchOptions = factory.keywords["options"]
+    assert options.path == "/bin/sh" and not options.no_sandbox
+    assert options.extra_args == ("--disable-gpu", "--use-fake-device-for-media-stream")
+
+
+def test_missing_chromium_falls_back_to_qtwebengine(caplog) -> None:  # noqa: ANN001
+    kiosk = KioskSection(engine="chromium", chromium_path="/nonexistent/chromium")
+    choice = resolve_engine(kiosk)
+    assert choice.engine == "qtwebengine" and "not installed" in choice.reason
+    assert session_factory(kiosk) is BrowserSession
+    assert any(r.levelname == "ERROR" for r in caplog.records)
+
+
+def test_engine_state_keys() -> None:
+    state = engine_state(EngineChoice("chromium", "profile"), SOFTWARE, {"vp8": {"play": "probably"}})
+    assert state == {"engine": "chromium", "rendering": SOFTWARE.as_state(), "codecs": {"vp8": {"play": "probably"}}}
+
+
+def test_full_screen_uses_kiosk_and_windowed_an_app_window() -> None:
+    options = LaunchOptions()
+    kiosk = chromium_argv(options, "/tmp/p", (1920, 0, 1920, 1080), True)
+    assert "--kiosk" in kiosk and "--window-position=1920,0" in kiosk and "--window-size=1920,1080" in kiosk
+    windowed = chromium_argv(options, "/tmp/p", (40, 40, 960, 540), False)
+    assert "--kiosk" not in windowed and any(a.startswith("--app=") for a in windowed)
+    headless = chromium_argv(LaunchOptions(headless=True), "/tmp/p", (0, 0, 1, 1), True)
+    assert "--headless" in headless and "--kiosk" not in headless
+    for argv in (kiosk, windowed):
+        assert "--remote-debugging-pipe" in argv and "--user-data-dir=/tmp/p" in argv
+        assert "--no-sandbox" not in argv  # only when a test or bench asks for it
+        assert not any(a.startswith("--remote-debugging-port") for a in argv)
+    assert "--no-sandbox" in chromium_argv(LaunchOptions(no_sandbox=True), "/tmp/p", (0, 0, 1, 1), True)
+
+
+@pytest.mark.parametrize("flag", ["--remote-debugging-port=9222", "--remote-debugging-address=0.0.0.0",
+                                  "--user-data-dir=/home/x", "--auto-open-devtools-for-tabs"])
+def test_flags_that_open_the_browser_are_refused(flag: str) -> None:
+    with pytest.raises(KioskLockdownError):
+        chromium_argv(LaunchOptions(extra_args=(flag,)), "/tmp/p", (0, 0, 1, 1), True)
+
+
+def test_framer_splits_joins_and_skips_garbage() -> None:
+    framer = Framer()
+    wire = Framer.encode({"id": 1, "result": {}}) + b"{not json}\0" + Framer.encode({"method": "Page.x"})
+    assert framer.feed(wire[:5]) == []
+    assert framer.feed(wire[5:]) == [{"id": 1, "result": {}}, {"method": "Page.x"}]
+    assert Framer.encode({"a": "ü"}).endswith(b"\0")
+
+
+def test_profiles_left_behind_are_wiped_but_live_and_young_ones_kept(tmp_path) -> None:  # noqa: ANN001
+    import os
+    import time
+
+    from roomagent.ui.chromium.process import PROFILE_PREFIX, STALE_PROFILE_AGE_S, wipe_stale_profiles
+
+    old = time.time() - 2 * STALE_PROFILE_AGE_S
+    dead, live, young = (tmp_path / f"{PROFILE_PREFIX}{n}" for n in ("dead", "live", "young"))
+    for path in (dead, live, young):
+        path.mkdir()
+        (path / "Cookies").write_text("meeting")
+    os.symlink("host-999999999", dead / "SingletonLock")
+    os.symlink(f"host-{os.getpid()}", live / "SingletonLock")  # a running process holds it
+    for path in (dead, live):
+        os.utime(path, (old, old))
+    other = tmp_path / "someone-elses"
+    other.mkdir()
+    os.utime(other, (old, old))
+    assert wipe_stale_profiles(str(tmp_path)) == 1
+    assert not dead.exists() and live.exists() and young.exists() and other.exists()
