@@ -40,6 +40,7 @@ from roomagent.ui.chromium.process import wipe_stale_profiles
 from roomagent.ui.codecs import CodecProbe
 from roomagent.ui.engine import SessionFactory, resolve_engine
 from roomagent.ui.engine import session_factory as engine_session_factory
+from roomagent.ui.lifetime import delete_later
 from roomagent.ui.rendering import RenderingChoice
 from roomagent.ui.panel import Panel
 from roomagent.ui.placement import place_screens
@@ -116,6 +117,9 @@ class RoomAgent(QObject):
         #: Extra adapter options (e.g. {"layout_method": "reload"} for the benchmark).
         self.adapter_options: dict = {}
         self.adapter: MeetingAdapter | None = None
+        # Adapters saying goodbye to their meeting (see _leave).
+        self._leaving: set[MeetingAdapter] = set()
+        self._stopped = False
         self._net: ThreadPoolExecutor | None = None
         # The room's inputs: udev unless a test hands in another DeviceSource (and V4L2 probe).
         self._devices = devices
@@ -188,7 +192,7 @@ class RoomAgent(QObject):
         self.dispatch(ev.EngineReported(engine=self.engine.engine, rendering=self.rendering.as_state()))
         if self.engine.engine == "chromium":
             wipe_stale_profiles()  # user-data-dirs a killed agent left behind
-            QTimer.singleShot(0, self._on_warm_up_done)  # each Chromium session is its own browser process
+            QTimer.singleShot(0, self, self._on_warm_up_done)  # each Chromium session is its own browser process
             return
         # Chromium's processes start while the keypad waits, not after the code is typed.
         self._warm_up = EngineWarmUp(self)
@@ -207,6 +211,8 @@ class RoomAgent(QObject):
 
     def _on_warm_up_done(self) -> None:
         self._warm_up = None
+        if self._stopped:  # stop() disposed of an unfinished warm-up: nothing new may start now
+            return
         self.engine_warm = True
         self.engine_ready.emit()
         # Once, after the warm-up (not beside it: start-up on two cores is busy enough).
@@ -233,15 +239,25 @@ class RoomAgent(QObject):
             return ev.RedeemFailed(attempt=attempt, kind=ErrorKind.DIRECTORY_UNAVAILABLE, detail=repr(exc))
 
     def stop(self) -> None:
-        """Close every session and window; used on SIGTERM and by tests."""
+        """Close every session and window; used on SIGTERM and by tests. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        app = QGuiApplication.instance()
+        if app is not None and self._pool is not None:  # started
+            app.screenAdded.disconnect(self._on_screens_changed)
+            app.screenRemoved.disconnect(self._on_screens_changed)
         if self._warm_up is not None:
             self._warm_up.dispose()
         if self._codec_probe is not None:
             self._codec_probe.stop()
             self._codec_probe = None
-        if self.adapter is not None:
-            self.adapter.abandon()
-            self.adapter = None
+        for adapter in [self.adapter, *self._leaving]:
+            if adapter is not None:
+                adapter.abandon()
+                delete_later(adapter)
+        self.adapter = None
+        self._leaving.clear()
         if self.inputs is not None:
             self.inputs.stop()
         if self._host_timer is not None:
@@ -442,6 +458,7 @@ class RoomAgent(QObject):
         )
         if self.adapter is not None:  # a rejoin: the old pages' late reports must not reach the core
             self.adapter.abandon()
+            delete_later(self.adapter)
         adapter = adapter_class(effect.meeting.platform)(request, self, self._from_adapter, net=self._net)
         self.adapter = adapter
         log.info("meeting adapter: %s", type(adapter).__name__)
@@ -483,6 +500,9 @@ class RoomAgent(QObject):
         adapter, self.adapter = self.adapter, None
 
         def closed() -> None:
+            # Held until here: the adapter's grace timer is what ends a leave whose pages never answer.
+            self._leaving.discard(adapter)
+            delete_later(adapter)
             for window in self.windows.values():
                 window.close_session()
             self.dispatch(ev.ScreensClosed())
@@ -490,6 +510,7 @@ class RoomAgent(QObject):
         if adapter is None:
             closed()
         else:
+            self._leaving.add(adapter)
             adapter.leave(closed)
 
     def open_session(self, screen_id: str, media: bool):  # noqa: ANN201 - SessionHost for the adapters

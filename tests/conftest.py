@@ -9,3 +9,26 @@ os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 _FAKE_MEDIA = "--use-fake-device-for-media-stream"
 if _FAKE_MEDIA not in os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", ""):
     os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{os.environ.get('QTWEBENGINE_CHROMIUM_FLAGS', '')} {_FAKE_MEDIA}".strip()
+
+
+import gc  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _qt_objects_die_between_tests():
+    """After each test, run Qt's pending deferred deletions and Python's cycle collector, so that what
+    a test left behind (windows, sessions, adapters of a stopped agent) is destroyed here, between
+    tests, and not by a garbage collection that happens to run inside some later test's Qt callback."""
+    yield
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    if QCoreApplication.instance() is None:
+        gc.collect()
+        return
+    for _ in range(3):
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    for _ in range(3):
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

@@ -33,6 +33,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
 from roomagent.ui.bridge import BOOTSTRAP_JS, CHANNEL_OBJECT, PageBridge, qwebchannel_js
+from roomagent.ui.lifetime import delete_later
 
 from roomagent.core.hosts import host_allowed, redact_url, url_host
 from roomagent.ui.lockdown import (  # noqa: F401 - re-exported: the lockdown is part of this interface
@@ -364,6 +365,7 @@ class BrowserSession(QObject):
             return
         self._closed = True
         log.info("[%s] closing session", self.session_id)
+        delete_later(self)  # never synchronously when the last reference goes (see ui/lifetime.py)
         view, page, profile = self._view, self._page, self._profile
         sid = self.session_id
         # Logged from the profile itself, so the log proves the meeting's cookies and storage are gone.

@@ -268,3 +268,10 @@ def test_close_after_the_parent_widget_died_still_destroys_the_profile(qtbot) ->
     with qtbot.waitSignal(profile.destroyed, timeout=T):
         session.close()
     assert session.closed and session.url == ""
+
+
+def test_a_closed_session_is_destroyed_from_the_event_loop(qtbot) -> None:
+    # Held by this test the whole time: close() alone hands the session to Qt's deferred deletion.
+    session = BrowserSession("closed-later", [], False, None)
+    with qtbot.waitSignal(session.destroyed, timeout=T):
+        session.close()

@@ -247,3 +247,14 @@ def test_screen_window_runs_a_chromium_session_and_ends_it(qtbot, server, chromi
     window.close_session()
     assert window.showing_idle and session.closed
     assert not Path(f"/proc/{pid}").exists()
+
+
+def test_a_closed_session_is_destroyed_from_the_event_loop(qtbot, server, make_chromium) -> None:
+    # close() often runs inside one of the session's own signals (the meeting ended): the session, its
+    # process object and that process's socket notifiers must die later, from the event loop, even while
+    # someone still holds the session.
+    session = make_chromium()
+    _load(qtbot, session, f"{server.url}/meeting/destroyed-later")
+    with qtbot.waitSignal(session.destroyed, timeout=T):
+        session.close()
+        assert session.closed and session._process is not None  # nothing destroyed during close() itself

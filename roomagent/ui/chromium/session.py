@@ -39,6 +39,7 @@ from roomagent.ui.chromium.cdp import CdpPipe
 from roomagent.ui.chromium.events import PageEvents
 from roomagent.ui.chromium.process import FIRST_PAGE, ChromiumProcess, LaunchOptions
 from roomagent.ui.chromium.scripts import BINDING_NAME, BOOTSTRAP_JS, TITLE_BINDING, TITLE_JS, main_frame_only
+from roomagent.ui.lifetime import delete_later
 from roomagent.ui.lockdown import CRASH_WINDOW_S, CrashBudget, navigation_verdict
 
 log = logging.getLogger(__name__)
@@ -214,6 +215,9 @@ class ChromiumSession(QObject, PageEvents):
             return
         self._closed = True
         log.info("[%s] closing session", self.session_id)
+        # Its process object and socket notifiers go with it, from the event loop: close() often runs
+        # inside one of their own signals (see ui/lifetime.py).
+        delete_later(self)
         self._queued.clear()
         if self._window is not None and shiboken6.isValid(self._window):
             self._window.removeEventFilter(self)
