@@ -8,11 +8,9 @@ memory store and once with Redis.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,12 +21,11 @@ import pytest
 from roomagent.directory.server.app import create_app
 from roomagent.directory.server.main import RunningServer, run_in_thread
 from roomagent.directory.server.settings import DirectorySettings
+from tests.control.broker import Mosquitto
 from tests.directory.helpers import FakeClock, free_port, http_client, settings_for
 
 #: Startup of a private redis-server; generous because CI machines can be slow, not a timing check.
 REDIS_START_TIMEOUT_S = 20.0
-#: Startup of a private mosquitto; a failure guard, not a timing check.
-MOSQUITTO_START_TIMEOUT_S = 20.0
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -74,39 +71,14 @@ def redis_server_url() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def private_mosquitto(folder: Path, config: str = "allow_anonymous true\n", port: int = 0) -> Iterator[str]:
-    """Run mosquitto on ``port`` (0: a free one) of 127.0.0.1 with ``config`` added; yields its ``mqtt://`` URL.
-
-    Never the system's broker: a free port and a config file of our own, no persistence. Ready when
-    mosquitto logs that it is running (read from its stderr, no polling).
-    """
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(binary).is_file():
-        pytest.skip("mosquitto binary not installed (apt-get install mosquitto)")
-    port = port or free_port()
-    path = folder / "mosquitto.conf"
-    path.write_text(
-        # "user": started as root, mosquitto would switch to user mosquitto and lose access to our tmp files.
-        f"listener {port} 127.0.0.1\nuser {getpass.getuser()}\npersistence false\nlog_dest stderr\n"
-        "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n" + config
-    )
-    proc = subprocess.Popen([binary, "-c", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    running = threading.Event()
-
-    def drain() -> None:  # also keeps mosquitto's stderr pipe from filling up
-        for line in proc.stderr:
-            if " running" in line:
-                running.set()
-        running.set()  # EOF: mosquitto exited; the check below reports it
-
-    threading.Thread(target=drain, name="mosquitto-stderr", daemon=True).start()
+def private_mosquitto(folder: Path, *, anonymous: bool = True, extra: str = "", port: int = 0) -> Iterator[str]:
+    """Run a private mosquitto (tests/control/broker.py: a free port unless ``port``, our own config in
+    ``folder`` plus ``extra``, no persistence); yields its ``mqtt://`` URL and stops it afterwards."""
+    broker = Mosquitto(folder, port or None, anonymous=anonymous, extra=extra).start()
     try:
-        if not running.wait(MOSQUITTO_START_TIMEOUT_S) or proc.poll() is not None:
-            raise RuntimeError(f"private mosquitto on port {port} did not start")
-        yield f"mqtt://127.0.0.1:{port}"
+        yield broker.url
     finally:
-        proc.terminate()
-        proc.wait(10)
+        broker.stop()
 
 
 @pytest.fixture(scope="session")

@@ -561,7 +561,7 @@ def auth_broker(tmp_path) -> Iterator[tuple[str, Path]]:
         subprocess.run(args, check=True, capture_output=True, timeout=30)
     secret = tmp_path / "relay.password"
     secret.write_text("relay-secret\n")
-    with private_mosquitto(tmp_path, f"allow_anonymous false\npassword_file {passwords}\n") as url:
+    with private_mosquitto(tmp_path, anonymous=False, extra=f"password_file {passwords}") as url:
         yield url, secret
 
 
