@@ -153,3 +153,20 @@ def test_bbb2_server_gets_one_session_on_the_first_screen_with_a_warning(qtbot, 
     assert room.state.layouts == () and room.state.capabilities == ("mute", "share")
     assert "getJoinUrl" in room.state.warnings[0]
     assert command(qtbot, room, cmd.SetLayout(id="l", layout="lecture")).code == "unsupported"
+
+
+def test_leave_ends_by_the_grace_timer_when_no_page_says_goodbye(qtbot, make_room, bbb_server, monkeypatch):
+    # Pages that never finish unloading (a hung client): the adapter's grace timer must still end the
+    # leave, even though the agent let go of the adapter when it started leaving.
+    import gc
+
+    from roomagent.meeting.bbb import BbbAdapter
+
+    monkeypatch.setattr(BbbAdapter, "_say_goodbye", lambda self, screen_id, session: None)
+    room = make_room()
+    join(qtbot, room, bbb_server.join_url("m1"))
+    assert command(qtbot, room, cmd.Leave(id="x")).ok
+    gc.collect()
+    assert room.state.lifecycle is Lifecycle.LEAVING
+    qtbot.waitUntil(lambda: room.state.lifecycle is Lifecycle.IDLE, timeout=WAIT_MS)
+    assert all(w.session is None for w in room.windows.values())
