@@ -258,3 +258,18 @@ def test_a_closed_session_is_destroyed_from_the_event_loop(qtbot, server, make_c
     with qtbot.waitSignal(session.destroyed, timeout=T):
         session.close()
         assert session.closed and session._process is not None  # nothing destroyed during close() itself
+
+
+def test_a_title_set_before_the_binding_exists_is_reported_once_it_does(qtbot, server, make_chromium) -> None:
+    # In a new document Chromium may install the binding a moment after the title script ran (seen as a
+    # flaky "title never settles"); a title set in that gap must still arrive. The script is run again
+    # here under a binding name that only appears 100 ms later.
+    from roomagent.ui.chromium.scripts import TITLE_BINDING, TITLE_JS
+
+    session = make_chromium()
+    _load(qtbot, session, f"{server.url}/meeting/late-binding")
+    script = TITLE_JS.replace(TITLE_BINDING, "__lateTitle")
+    started = _run(qtbot, session, "(() => { window.__got = [];\n" + script + "\ndocument.title = 'early';"
+                   " setTimeout(() => { window.__lateTitle = (t) => window.__got.push(t); }, 100); return true; })()")
+    assert started == (True, None)
+    qtbot.waitUntil(lambda: _run(qtbot, session, "window.__got") == (["early"], None), timeout=T)

@@ -47,11 +47,21 @@ BOOTSTRAP_JS = r"""
 # scripted ones as they are set). No observer on the DOM: a meeting client re-renders all the time.
 TITLE_JS = r"""
 (() => {
-  const send = window.%(binding)s;
-  if (typeof send !== "function") { return; }
-  try { delete window.%(binding)s; } catch (e) { /* not configurable: harmless */ }
+  // As with the bridge, the binding may appear a moment after this script runs in a new document: the
+  // title is then reported as soon as it does (a title set meanwhile is not lost).
+  let send = null;
   let last = null;
-  const report = () => { const now = document.title; if (now !== last) { last = now; send(now.slice(0, 1000)); } };
+  const grab = () => {
+    if (!send && typeof window.%(binding)s === "function") {
+      send = window.%(binding)s;
+      try { delete window.%(binding)s; } catch (e) { /* not configurable: harmless */ }
+    }
+    return send;
+  };
+  const report = () => {
+    const now = document.title;
+    if (now !== last && grab()) { last = now; send(now.slice(0, 1000)); }
+  };
   const own = Object.getOwnPropertyDescriptor(Document.prototype, "title");
   Object.defineProperty(document, "title", {
     configurable: true,
@@ -60,6 +70,9 @@ TITLE_JS = r"""
   });
   document.addEventListener("DOMContentLoaded", report);
   window.addEventListener("load", report);
+  let tries = 0;
+  const retry = () => { if (grab()) { report(); } else if (tries++ < 200) { setTimeout(retry, 25); } };
+  retry();
 })();
 """.replace("%(binding)s", TITLE_BINDING)
 
