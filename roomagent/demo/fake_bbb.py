@@ -98,7 +98,7 @@ class FakeBbbState:
 
     def records(self, kind: str | None = None) -> list[dict[str, Any]]:
         """The log, oldest first, optionally only records of ``kind``."""
-        return [r for r in self._log.snapshot() if kind is None or r["kind"] == kind]
+        return self._log.snapshot(kind)
 
     def reset(self) -> None:
         """Forget every record, session and ended meeting."""

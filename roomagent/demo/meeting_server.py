@@ -45,10 +45,10 @@ class LoadLog:
         if self._on_add is not None:
             self._on_add(entry)
 
-    def snapshot(self) -> list[dict[str, Any]]:
-        """A copy of all records, oldest first."""
+    def snapshot(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """A copy of all records, oldest first; only those whose ``kind`` is ``kind`` if given."""
         with self._lock:
-            return [dict(e) for e in self._loads]
+            return [dict(e) for e in self._loads if kind is None or e.get("kind") == kind]
 
     def clear(self) -> None:
         """Forget every record."""
