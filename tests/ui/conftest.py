@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -85,6 +86,21 @@ def server(_running_server: Server) -> Server:
     return _running_server
 
 
+def shown_in_host(qtbot, hosts: list[QWidget], build: Callable[[QWidget], Any]) -> Any:  # noqa: ANN001
+    """``build(host)`` a session in a fresh, shown 800x600 host widget that its widget fills; the host is
+    kept in ``hosts`` (qtbot only keeps weak references)."""
+    host = QWidget()
+    host.resize(800, 600)
+    qtbot.addWidget(host)
+    hosts.append(host)
+    session = build(host)
+    layout = QVBoxLayout(host)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(session.widget)
+    host.show()
+    return session
+
+
 def _wait_gone(qtbot, session: BrowserSession) -> None:  # noqa: ANN001
     profile = session._profile
     with qtbot.waitSignal(profile.destroyed, timeout=LOAD_TIMEOUT_MS):
@@ -98,15 +114,8 @@ def make_session(qtbot) -> Iterator[Callable[..., BrowserSession]]:  # noqa: ANN
     hosts: list[QWidget] = []  # qtbot only keeps weak references
 
     def make(allowed_hosts: list[str] | None = None, media: bool = False, **kw) -> BrowserSession:  # noqa: ANN003
-        host = QWidget()
-        host.resize(800, 600)
-        qtbot.addWidget(host)
-        hosts.append(host)
-        layout = QVBoxLayout(host)
-        layout.setContentsMargins(0, 0, 0, 0)
-        session = BrowserSession(f"test-{len(made) + 1}", allowed_hosts or [], media, host, **kw)
-        layout.addWidget(session.widget)
-        host.show()
+        session = shown_in_host(qtbot, hosts, lambda host: BrowserSession(
+            f"test-{len(made) + 1}", allowed_hosts or [], media, host, **kw))
         made.append(session)
         return session
 

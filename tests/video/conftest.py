@@ -12,11 +12,11 @@ import shutil
 from collections.abc import Callable, Iterator
 
 import pytest
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from roomagent.ui.chromium.process import LaunchOptions
 from roomagent.ui.chromium.session import ChromiumSession
-from tests.ui.conftest import NO_GPU_WARNINGS, _running_server, server  # noqa: F401 - shared fixtures
+from tests.ui.conftest import NO_GPU_WARNINGS, _running_server, server, shown_in_host  # noqa: F401 - shared fixtures
 
 #: Failure guard only: a cold Chromium start on two busy cores takes a few seconds.
 WAIT_MS = 30_000
@@ -45,16 +45,9 @@ def make_chromium(qtbot, chromium_options: LaunchOptions) -> Iterator[Callable[.
     hosts: list[QWidget] = []
 
     def make(allowed_hosts: list[str] | None = None, media: bool = False, **kw) -> ChromiumSession:  # noqa: ANN003
-        host = QWidget()
-        host.resize(800, 600)
-        qtbot.addWidget(host)
-        hosts.append(host)
-        session = ChromiumSession(f"test-{len(made) + 1}", allowed_hosts or [], media, host,
-                                  options=kw.pop("options", chromium_options), **kw)
-        layout = QVBoxLayout(host)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(session.widget)
-        host.show()
+        options = kw.pop("options", chromium_options)
+        session = shown_in_host(qtbot, hosts, lambda host: ChromiumSession(
+            f"test-{len(made) + 1}", allowed_hosts or [], media, host, options=options, **kw))
         made.append(session)
         return session
 
