@@ -23,6 +23,8 @@ from tests.directory.helpers import (
     settings_for,
 )
 
+JSON_AUTH = {**AUTH, "Content-Type": "application/json"}
+
 
 def test_create_then_redeem_once(http):
     created = http.post("/meeting", json={"data": {"join_url": BBB_URL}}, headers=AUTH)
@@ -155,9 +157,26 @@ def test_malformed_bodies(shared_http, content, expected):
     assert expected in assert_error(response, 422)
 
 
+@pytest.mark.parametrize("content_type", [None, "", "text/plain", "application/x-www-form-urlencoded",
+                                          "application/jsonp", "multipart/form-data; boundary=x"])
+def test_a_body_not_declared_as_json_is_415(shared_http, content_type):
+    body = b'{"data": {"join_url": "https://bbb.example.org/b/abc"}}'
+    headers = dict(AUTH) if content_type is None else {**AUTH, "Content-Type": content_type}
+    message = assert_error(shared_http.post("/meeting", content=body, headers=headers), 415)
+    assert "Content-Type: application/json" in message
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
+                                          "Application/JSON;charset=UTF-8"])
+def test_json_with_or_without_charset_is_accepted(shared_http, content_type):
+    body = b'{"data": {"join_url": "https://bbb.example.org/b/abc"}}'
+    response = shared_http.post("/meeting", content=body, headers={**AUTH, "Content-Type": content_type})
+    assert response.status_code == 200, response.text
+
+
 def test_oversized_body_is_refused_unread(shared_http):
     body = b'{"data": {"join_url": "https://bbb.example.org/' + b"a" * 20_000 + b'"}}'
-    assert "larger than" in assert_error(shared_http.post("/meeting", content=body, headers=AUTH), 413)
+    assert "larger than" in assert_error(shared_http.post("/meeting", content=body, headers=JSON_AUTH), 413)
 
 
 def test_oversized_streamed_body_is_refused(shared_http):
@@ -167,7 +186,7 @@ def test_oversized_streamed_body_is_refused(shared_http):
             yield b"a" * 1024
         yield b'"}}'
 
-    assert_error(shared_http.post("/meeting", content=chunks(), headers=AUTH), 413)
+    assert_error(shared_http.post("/meeting", content=chunks(), headers=JSON_AUTH), 413)
 
 
 def test_other_methods_get_405_in_error_shape(shared_http):

@@ -342,10 +342,20 @@ def test_invalid_commands_are_422(relay, room, content, expected):
     assert room.received.empty()
 
 
+def test_a_command_not_declared_as_json_is_415(relay, room):
+    code = create_code(relay.http)
+    relay.redeem(code, room.room_id)
+    for content_type in (None, "text/plain"):
+        headers = {**AUTH, "Code": code, **({"Content-Type": content_type} if content_type else {})}
+        response = relay.http.post("/meeting/command", content=b'{"action": "mute"}', headers=headers)
+        assert "application/json" in assert_error(response, 415)
+    assert room.received.empty()
+
+
 def test_oversized_commands_are_413(relay, room):
     code = create_code(relay.http)
     relay.redeem(code, room.room_id)
-    headers = {**AUTH, "Code": code}
+    headers = {**AUTH, "Code": code, "Content-Type": "application/json"}
     big = json.dumps({"action": "show_message", "text": "x" * MAX_COMMAND_BYTES}).encode()
     assert "larger than" in assert_error(relay.http.post("/meeting/command", content=big, headers=headers), 413)
 

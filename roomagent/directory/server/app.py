@@ -31,7 +31,7 @@ from roomagent.core.commands import MAX_COMMAND_BYTES, Command
 from roomagent.directory.server import models as m
 from roomagent.directory.server.discovery import server_page
 from roomagent.directory.server.errors import ApiError, install_error_handlers
-from roomagent.directory.server.fastpath import BodyTooLarge, MeetingEndpoint
+from roomagent.directory.server.fastpath import BodyTooLarge, MeetingEndpoint, require_json
 from roomagent.directory.server.relay import MqttRelay
 from roomagent.directory.server.service import MAX_ROOM_NAME, Directory
 from roomagent.directory.server.settings import DirectorySettings
@@ -46,6 +46,7 @@ _ERRORS = {
     409: {"model": m.ErrorResponse, "description": "the room has not joined yet (or cannot be reached)"},
     410: {"model": m.ErrorResponse, "description": "the code expired unredeemed, or its relay's lifetime is over"},
     413: {"model": m.ErrorResponse, "description": "request body too large"},
+    415: {"model": m.ErrorResponse, "description": "request body not declared as JSON (Content-Type)"},
     422: {"model": m.ErrorResponse, "description": "invalid request"},
     429: {"model": m.ErrorResponse, "description": "too many failed redemptions; see Retry-After"},
     501: {"model": m.ErrorResponse, "description": "relay not configured (no [mqtt] url)"},
@@ -54,7 +55,7 @@ _ERRORS = {
     504: {"model": m.ErrorResponse, "description": "the room did not answer in time"},
 }
 _STATUS_ERRORS = (401, 404, 405, 503)
-_COMMAND_ERRORS = (401, 404, 405, 409, 410, 413, 422, 501, 502, 503, 504)
+_COMMAND_ERRORS = (401, 404, 405, 409, 410, 413, 415, 422, 501, 502, 503, 504)
 _AUTH_DOC = "Bearer <secret of the meeting server that created the code>"
 _CODE_DOC = "the code, e.g. K7M-4QX-9TB; case and dashes do not matter"
 
@@ -88,7 +89,7 @@ def meeting_contract() -> APIRouter:
     """
     router = APIRouter()
 
-    @router.post("/meeting", response_model=m.MeetingCreated, responses=_responses(401, 405, 413, 422, 503))
+    @router.post("/meeting", response_model=m.MeetingCreated, responses=_responses(401, 405, 413, 415, 422, 503))
     async def create_meeting(
         body: m.MeetingCreateRequest,
         authorization: str = Header(description="Bearer <secret of a configured meeting server>"),
@@ -272,6 +273,7 @@ def create_app(
     @app.post("/meeting/command", include_in_schema=False)
     async def meeting_command(request: Request) -> Response:
         server = directory.require_server(request.headers.get("authorization"))
+        require_json(request.headers.get("content-type"))
         body = await read_limited(request, MAX_COMMAND_BYTES)
         reply = await directory.relay_command(server, request.headers.get("code"), body)
         content = json.dumps({"data": reply, "meta": {"status": "success"}}, separators=(",", ":"))

@@ -35,6 +35,24 @@ class BodyTooLarge(ApiError):
         super().__init__(413, f"request body larger than {limit} bytes")
 
 
+class NotJson(ApiError):
+    """415: a request body that does not say it is JSON (``Content-Type: application/json``)."""
+
+    def __init__(self) -> None:
+        super().__init__(415, "request body must be JSON: send Content-Type: application/json")
+
+
+def require_json(content_type: str | None) -> None:
+    """Refuse (415) unless ``content_type`` is ``application/json``, parameters (charset) allowed.
+
+    Checked before the body is read: a form post or a stray ``text/plain`` is a client's mistake that
+    it should hear about, not a body the directory guesses at.
+    """
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise NotJson()
+
+
 class ClientGone(Exception):
     """The client disconnected before its request body arrived; nothing to answer."""
 
@@ -67,7 +85,7 @@ class MeetingEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one request; every failure gets the error shape, nothing escapes to the server."""
-        authorization = code = forwarded_for = room_id = room_name = None
+        authorization = code = forwarded_for = room_id = room_name = content_type = None
         content_length: int | None = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -82,11 +100,14 @@ class MeetingEndpoint:
                 room_id = value.decode("latin-1")
             elif name == b"room-name":
                 room_name = value.decode("latin-1")
+            elif name == b"content-type":
+                content_type = value.decode("latin-1")
         headers: dict[str, str] | None = None
         try:
             method = scope["method"]
             if method == "POST":
                 server = self.directory.require_server(authorization)
+                require_json(content_type)
                 body = await read_body(receive, content_length)
                 result: BaseModel = await self.directory.create_code(server, body)
             elif method == "GET":
