@@ -1,8 +1,10 @@
 """The MQTT side of the meeting-scoped relay: publish a room command, wait for the room's reply.
 
 One paho client per directory process, started in the app's lifespan: ``connect_async`` and paho's own
-network thread (``loop_start``), so a broker that is down never delays start-up; paho reconnects with
-back-off by itself. Each process has a random *instance id* and subscribes to its own reply topic
+network thread (``loop_start``), so a broker that is down never delays start-up. paho reconnects by
+itself, after the delay this module chooses before each attempt: the room agent's policy
+(:class:`~roomagent.control.policy.Backoff`, 1 s doubling to a 60 s cap, each delay drawn from its upper
+half), not paho's own jitter-free doubling, so a flapping broker sees the relay back as soon as a room. Each process has a random *instance id* and subscribes to its own reply topic
 ``<topic_root>/_relay/<instance-id>/reply`` (``_relay`` can never be a room id), so when several
 directory instances share a broker each reply reaches the instance that asked.
 
@@ -28,12 +30,11 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from roomagent.control.policy import Backoff
 from roomagent.directory.server.settings import MqttSettings
 
 log = logging.getLogger("roomagent.directory.relay")
 
-#: paho's reconnect back-off (seconds): first retry, cap.
-RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 30
 #: TCP/TLS connect timeout of one attempt; only paho's thread ever waits on it.
 CONNECT_TIMEOUT_S = 5.0
 #: Unacknowledged QoS 1 commands in flight at once before paho queues further ones.
@@ -63,6 +64,8 @@ class MqttRelay:
         self._subscribe_mid: int | None = None
         #: Set while connected and subscribed to the reply topic (tests wait on it).
         self.ready_event = threading.Event()
+        #: Delays between connection attempts; used only in paho's thread (tests shorten it).
+        self.backoff = Backoff()
         self._client: mqtt.Client | None = None
 
     @property
@@ -85,7 +88,6 @@ class MqttRelay:
             protocol=MQTTProtocolVersion.MQTTv5,
         )
         client.enable_logger(logging.getLogger("roomagent.directory.relay.paho"))
-        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
         client.connect_timeout = CONNECT_TIMEOUT_S
         client.max_inflight_messages_set(MAX_INFLIGHT)
         if self.settings.username or self.settings.password_file:
@@ -145,16 +147,24 @@ class MqttRelay:
 
     # --- paho's thread -------------------------------------------------------------------------------
 
+    def _next_delay(self, client: mqtt.Client) -> None:
+        # paho waits min_delay before its next attempt, doubling only if min < max: equal bounds make it
+        # wait exactly the delay our policy chose (the agent does the same, control/mqtt.py).
+        delay = self.backoff.next_delay()
+        client.reconnect_delay_set(delay, delay)  # type: ignore[arg-type]  # paho accepts float seconds
+
     def _on_connect(self, client: mqtt.Client, _userdata, _flags, reason_code, _properties) -> None:
         if reason_code.is_failure:
-            # Bad credentials or not authorised: reported, and paho keeps retrying with back-off.
+            # Bad credentials or not authorised: reported; paho's on_disconnect follows and picks the delay.
             log.error("relay: broker refused the connection: %s", reason_code)
             return
+        self.backoff.reset()
         result, mid = client.subscribe(self.reply_topic, qos=1)
         if result == MQTTErrorCode.MQTT_ERR_SUCCESS:
             self._subscribe_mid = mid
 
-    def _on_connect_fail(self, _client: mqtt.Client, _userdata) -> None:
+    def _on_connect_fail(self, client: mqtt.Client, _userdata) -> None:
+        self._next_delay(client)
         log.warning("relay: cannot reach the MQTT broker; retrying")
 
     def _on_subscribe(self, _client: mqtt.Client, _userdata, mid, reason_codes, _properties) -> None:
@@ -166,7 +176,8 @@ class MqttRelay:
         else:
             log.error("relay: broker refused the subscription to %s: %s", self.reply_topic, reason_codes)
 
-    def _on_disconnect(self, _client: mqtt.Client, _userdata, _flags, reason_code, _properties) -> None:
+    def _on_disconnect(self, client: mqtt.Client, _userdata, _flags, reason_code, _properties) -> None:
+        self._next_delay(client)
         was_ready = self.ready
         self.ready_event.clear()
         if was_ready:
