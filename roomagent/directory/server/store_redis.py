@@ -14,6 +14,9 @@ from __future__ import annotations
 import math
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
 from roomagent.directory.server.store import (
@@ -142,6 +145,12 @@ class RedisStore:
             socket_timeout=SOCKET_TIMEOUT_S,
             socket_connect_timeout=SOCKET_TIMEOUT_S,
             health_check_interval=30,
+            # A pooled connection dies with a Redis restart and is only found dead when used: try once more
+            # on a fresh connection instead of answering 503. Only connection errors, and only once: a
+            # Redis that times out must still turn into a 503 within SOCKET_TIMEOUT_S, not twice that.
+            # A retried redemption cannot succeed twice: GETDEL consumed the code if the first try ran.
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
         )
         self._create = self._redis.register_script(_CREATE)
         self._redeem = self._redis.register_script(_REDEEM)
