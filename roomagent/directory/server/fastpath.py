@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from starlette.types import Receive, Scope, Send
 
 from roomagent.directory.server.errors import INTERNAL, STORE_FULL, STORE_UNAVAILABLE, ApiError, error_body
-from roomagent.directory.server.ratelimit import client_address
+from roomagent.directory.server.ratelimit import client_address, rate_network
 from roomagent.directory.server.service import Directory
 from roomagent.directory.server.store import StoreFull, StoreUnavailable
 
@@ -82,6 +82,7 @@ class MeetingEndpoint:
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
         self.trusted_proxies = directory.settings.trusted_proxies
+        self.ipv6_prefix = directory.settings.redeem_ipv6_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one request; every failure gets the error shape, nothing escapes to the server."""
@@ -112,7 +113,8 @@ class MeetingEndpoint:
                 result: BaseModel = await self.directory.create_code(server, body)
             elif method == "GET":
                 peer = scope.get("client")
-                client = client_address(peer[0] if peer else None, forwarded_for, self.trusted_proxies)
+                address = client_address(peer[0] if peer else None, forwarded_for, self.trusted_proxies)
+                client = rate_network(address, self.ipv6_prefix)
                 result = await self.directory.redeem(code, client, room_id, room_name)
             else:
                 raise ApiError(405, "Method Not Allowed", {"Allow": _ALLOW})

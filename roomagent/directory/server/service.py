@@ -187,7 +187,9 @@ class Directory:
     async def redeem(
         self, code_header: str | None, client: str, room_id: str | None = None, room_name: str | None = None
     ) -> m.MeetingRedeemed:
-        """``GET /meeting``: one atomic step in the store (block check, consume, count the failure).
+        """``GET /meeting``: one atomic step in the store (block checks, consume, count the failure).
+
+        ``client`` is the requester's network (:func:`~roomagent.directory.server.ratelimit.rate_network`).
 
         Malformed ``Room-Id``/``Room-Name`` headers are refused (422) before anything is looked up, so
         they neither consume the code nor count as a failure.
@@ -196,7 +198,13 @@ class Directory:
         code = self._code(code_header)
         limit = self.settings.redeem_limit_per_min
         result = await self.live_store().redeem(
-            code, client, now=self.clock(), limit=limit, room=room, relay_ttl_s=self.settings.relay_ttl_s
+            code,
+            client,
+            now=self.clock(),
+            limit=limit,
+            room=room,
+            relay_ttl_s=self.settings.relay_ttl_s,
+            network_limit=self.settings.redeem_limit_per_network_per_min,
         )
         if isinstance(result, Redeemed):
             if log.isEnabledFor(logging.INFO):  # parsing the URL again only pays when it is logged
@@ -206,7 +214,8 @@ class Directory:
         if isinstance(result, Blocked):
             raise ApiError(429, "too many failed attempts; try again later", {"Retry-After": result.retry_after_header})
         if result.failures == limit:
-            log.warning("client %s made %d failed redemptions; refused for the rest of its minute", client, limit)
+            who = f"room {room.id} on {client}" if room else client
+            log.warning("%s made %d failed redemptions; refused for the rest of its minute", who, limit)
         else:
             log.debug("failed redemption from %s", client)
         # Unknown, malformed, expired and used codes all get this same answer.

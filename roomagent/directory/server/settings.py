@@ -147,7 +147,18 @@ class DirectorySettings(BaseSettings):
     allowed_join_hosts: list[HostPattern] = Field(
         min_length=1, description="host names (or *.domain wildcards) a join URL may point at"
     )
-    redeem_limit_per_min: int = Field(10, ge=1, le=10_000, description="failed redemptions per client per minute")
+    redeem_limit_per_min: int = Field(
+        10, ge=1, le=10_000,
+        description="failed redemptions per minute per requester: a network, or a room (Room-Id) on a network",
+    )
+    redeem_limit_per_network_per_min: int = Field(
+        100, ge=1, le=1_000_000,
+        description="failed redemptions per minute per network, whatever room ids its requests name "
+        "(rooms that redeemed a valid code from that network before are exempt)",
+    )
+    redeem_ipv6_prefix: int = Field(
+        64, ge=16, le=128, description="IPv6 clients are counted per prefix of this length (IPv4: per address)"
+    )
     store: str = Field("memory", description='"memory" or a redis:// (rediss://, unix://) URL')
     memory_max_codes: int = Field(100_000, ge=1, description="memory store: live codes kept at most")
     memory_max_clients: int = Field(100_000, ge=1, description="memory store: clients tracked by the rate limit")

@@ -11,6 +11,13 @@ separate entry with its own lifetime: while the code is pending it ends with the
 kept as a tombstone for :data:`RELAY_TOMBSTONE_S` more, so its creator sees "expired" rather than
 "unknown"; a code is never minted again while a relay record (tombstone included) holds it.
 
+Failed redemptions are counted twice, atomically with the lookup (README "Security model"): per
+*requester* (the client's network, plus the room id when the request names a room with ``Room-Id``) against
+``limit``, and per *network* against ``network_limit``, which bounds what one network can guess however
+many room ids it invents. A room that redeemed a valid code from a network before is *known* there for
+:data:`KNOWN_ROOM_S`: its requests skip the network's count and answer only to their own, so other people's
+failures on a shared address never lock it out.
+
 Times are plain ``float`` seconds handed in by the caller (the app's injected clock), never read here,
 so tests can expire codes and rate windows without sleeping.
 """
@@ -28,6 +35,8 @@ RATE_WINDOW_S = 60.0
 RELAY_TOMBSTONE_S = 3600.0
 #: ``relay_ttl_s`` when a caller does not say (the setting's default).
 DEFAULT_RELAY_TTL_S = 43_200.0
+#: How long a room that redeemed a valid code from a network stays exempt from that network's count.
+KNOWN_ROOM_S = 30 * 86_400.0
 
 RelayState = Literal["pending", "redeemed", "expired"]
 
@@ -148,9 +157,13 @@ class CodeStore(Protocol):
         limit: int,
         room: RoomTag | None = None,
         relay_ttl_s: float = DEFAULT_RELAY_TTL_S,
+        network_limit: int | None = None,
     ) -> RedeemResult:
         """Consume ``code`` for ``client`` (``None`` = malformed input, always a failure).
 
+        ``client`` is the requester's network (ratelimit.rate_network); with ``room`` the requester is that
+        room on that network. Failures count against ``limit`` per requester and, unless ``network_limit``
+        is ``None``, against ``network_limit`` per network (skipped by rooms known on the network).
         On success the code's relay record, if any, records ``room`` and lives ``relay_ttl_s`` from now.
         """
 
@@ -184,8 +197,10 @@ class MemoryStore:
         self._codes: dict[str, tuple[float, str]] = {}
         # (expiry, code) in creation order: with one TTL for all codes that is also expiry order.
         self._expiries: deque[tuple[float, str]] = deque()
-        # client -> [window start, failures in window]; insertion order is window-start order.
+        # rate key -> [window start, failures in window, limit]; insertion order is window-start order.
         self._failures: dict[str, list[float]] = {}
+        # "network|room" -> until when the room is known on the network; insertion order is expiry order.
+        self._known: OrderedDict[str, float] = OrderedDict()
 
     async def open(self) -> None:
         """Nothing to open."""
@@ -195,6 +210,7 @@ class MemoryStore:
         self._codes.clear()
         self._expiries.clear()
         self._failures.clear()
+        self._known.clear()
         self._pending.clear()
         self._redeemed.clear()
 
@@ -269,14 +285,19 @@ class MemoryStore:
         limit: int,
         room: RoomTag | None = None,
         relay_ttl_s: float = DEFAULT_RELAY_TTL_S,
+        network_limit: int | None = None,
     ) -> RedeemResult:
         """See :meth:`CodeStore.redeem`."""
-        window = self._failures.get(client)
-        if window is not None and now >= window[0] + RATE_WINDOW_S:
-            del self._failures[client]
-            window = None
-        if window is not None and window[1] >= limit:
-            return Blocked(window[0] + RATE_WINDOW_S - now)
+        own_key = f"r:{client}|{room.id if room else ''}"
+        own = self._window(own_key, now)
+        if own is not None and own[1] >= limit:
+            return Blocked(own[0] + RATE_WINDOW_S - now)
+        known_key = f"{client}|{room.id}" if room else None
+        known = known_key is not None and self._known.get(known_key, 0.0) > now
+        net_key = f"n:{client}"
+        net = self._window(net_key, now) if network_limit is not None else None
+        if net is not None and not known and net[1] >= network_limit:
+            return Blocked(net[0] + RATE_WINDOW_S - now)
         if code is not None:
             entry = self._codes.pop(code, None)
             if entry is not None and entry[0] > now:
@@ -286,22 +307,54 @@ class MemoryStore:
                         record.creator, record.meeting_id, record.code_expires, room, now, now + relay_ttl_s
                     )
                     self._add_relay(self._redeemed, code, redeemed)
+                if known_key is not None:
+                    self._remember_room(known_key, now)
                 return Redeemed(entry[1])
-        if window is None:
-            self._make_room_for_client(now)
-            window = self._failures[client] = [now, 0.0]
-        window[1] += 1
-        return NotFound(int(window[1]))
+        own = own if own is not None else self._new_window(own_key, now, limit)
+        if own is None:
+            return self._table_full(now)
+        if network_limit is not None:
+            net = net if net is not None else self._new_window(net_key, now, network_limit)
+            if net is not None:
+                net[1] += 1
+        own[1] += 1
+        return NotFound(int(own[1]))
 
-    def _make_room_for_client(self, now: float) -> None:
+    def _window(self, key: str, now: float) -> list[float] | None:
+        window = self._failures.get(key)
+        if window is not None and now >= window[0] + RATE_WINDOW_S:
+            del self._failures[key]
+            return None
+        return window
+
+    def _new_window(self, key: str, now: float, limit: int) -> list[float] | None:
+        """A fresh window for ``key``; ``None`` when the table is full of active lockouts."""
         failures = self._failures
-        if len(failures) < self._max_clients:
-            return
-        for client, (start, _count) in list(failures.items()):
-            if len(failures) < self._max_clients and start + RATE_WINDOW_S > now:
-                break
-            # Expired windows go first; past them the oldest live ones are sacrificed to stay bounded.
-            del failures[client]
+        if len(failures) >= self._max_clients:
+            # Oldest first: expired windows and windows still under their limit may go; an active lockout
+            # never does (forgetting it would hand its owner a fresh budget).
+            for old_key, (start, count, old_limit) in list(failures.items()):
+                if start + RATE_WINDOW_S <= now or count < old_limit:
+                    del failures[old_key]
+                    if len(failures) < self._max_clients:
+                        break
+            else:
+                return None
+        window = failures[key] = [now, 0.0, float(limit)]
+        return window
+
+    def _table_full(self, now: float) -> Blocked:
+        # Every tracked client is locked out: refuse this failure too (fail closed) rather than forget one.
+        # Valid codes are unaffected: they were looked up before a window was needed.
+        start = next(iter(self._failures.values()))[0]
+        return Blocked(max(1.0, start + RATE_WINDOW_S - now))
+
+    def _remember_room(self, key: str, now: float) -> None:
+        known = self._known
+        known.pop(key, None)
+        while known and (len(known) >= self._max_clients or next(iter(known.values())) <= now):
+            known.popitem(last=False)
+        known[key] = now + KNOWN_ROOM_S
 
 
 def open_store(

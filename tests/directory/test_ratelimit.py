@@ -1,0 +1,84 @@
+"""Redemption rate limits over real HTTP, on both stores: IPv6 counted per prefix, rooms counted apart from
+the rest of their network, known rooms never locked out by others, and the memory store's bounded table
+never forgetting an active lockout.
+
+Clients are told apart by ``X-Forwarded-For`` from a trusted proxy (the test's loopback), exactly as behind
+a real reverse proxy. The test settings allow 5 failures per requester per minute.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.directory.helpers import assert_error, create_code, http_client
+
+WRONG = "ABC-DEF-234"
+PROXY = ["127.0.0.0/8"]
+
+
+def redeem(client: httpx.Client, code: str, address: str, room: str | None = None) -> httpx.Response:
+    headers = {"Code": code, "X-Forwarded-For": address}
+    if room is not None:
+        headers["Room-Id"] = room
+    return client.get("/meeting", headers=headers)
+
+
+def test_ipv6_is_counted_per_64_prefix(start_directory):
+    server = start_directory(trusted_proxies=PROXY)
+    with http_client(server.url) as client:
+        for host in range(1, 6):  # five hosts of one /64, one failure each
+            assert_error(redeem(client, WRONG, f"2001:db8:1:2::{host:x}"), 404)
+        assert_error(redeem(client, WRONG, "2001:db8:1:2:ffff:ffff:ffff:ffff"), 429)  # the same /64
+        assert_error(redeem(client, WRONG, "2001:db8:1:3::1"), 404)  # the next /64 has its own budget
+        assert_error(redeem(client, WRONG, "192.0.2.1"), 404)  # IPv4: per address
+        assert_error(redeem(client, WRONG, "192.0.2.2"), 404)
+
+
+def test_the_ipv6_prefix_is_configurable(start_directory):
+    server = start_directory(trusted_proxies=PROXY, redeem_ipv6_prefix=128)
+    with http_client(server.url) as client:
+        for host in range(1, 8):
+            assert_error(redeem(client, WRONG, f"2001:db8:1:2::{host:x}"), 404)
+
+
+def test_others_mistakes_on_a_shared_address_do_not_lock_a_room_out(start_directory):
+    server = start_directory(trusted_proxies=PROXY)
+    nat = "198.51.100.7"
+    with http_client(server.url) as client:
+        for _ in range(5):  # someone behind the NAT, without a room id, uses up their budget ...
+            assert_error(redeem(client, WRONG, nat), 404)
+        assert_error(redeem(client, create_code(client), nat), 429)
+        # ... and a room behind the same NAT still redeems its valid code.
+        assert redeem(client, create_code(client), nat, room="h0104").status_code == 200
+        # A room's own mistakes count against itself only.
+        for _ in range(5):
+            assert_error(redeem(client, WRONG, nat, room="h0105"), 404)
+        assert_error(redeem(client, create_code(client), nat, room="h0105"), 429)
+        assert redeem(client, create_code(client), nat, room="h0106").status_code == 200
+
+
+def test_invented_room_ids_do_not_buy_unlimited_guesses_but_known_rooms_still_get_in(start_directory):
+    server = start_directory(trusted_proxies=PROXY, redeem_limit_per_network_per_min=12)
+    nat = "2001:db8:7::1"
+    with http_client(server.url) as client:
+        assert redeem(client, create_code(client), nat, room="h0104").status_code == 200  # h0104 is known here
+        for n in range(12):  # an attacker behind the same network invents a room id per guess
+            assert_error(redeem(client, WRONG, f"2001:db8:7::{n + 2:x}", room=f"fake-{n}"), 404)
+        assert_error(redeem(client, WRONG, nat, room="fake-new"), 429)  # the network's budget is spent
+        assert_error(redeem(client, create_code(client), nat, room="h0105"), 429)  # an unknown room waits too
+        # The room that redeemed from this network before is not held back by the attacker's failures.
+        assert redeem(client, create_code(client), nat, room="h0104").status_code == 200
+
+
+@pytest.mark.parametrize("store_url", ["memory"], indirect=True)
+def test_a_full_client_table_never_forgets_an_active_lockout(start_directory):
+    server = start_directory(trusted_proxies=PROXY, memory_max_clients=6)
+    with http_client(server.url) as client:
+        for _ in range(5):
+            assert_error(redeem(client, WRONG, "203.0.113.1"), 404)
+        assert_error(redeem(client, WRONG, "203.0.113.1"), 429)
+        for n in range(2, 40):  # many other clients overfill the table, one failure each
+            redeem(client, WRONG, f"203.0.113.{n}")
+        assert_error(redeem(client, WRONG, "203.0.113.1"), 429)  # still locked out
+        assert redeem(client, create_code(client), "203.0.113.200").status_code == 200  # valid codes still work
