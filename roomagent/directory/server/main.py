@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from roomagent.configload import EX_CONFIG, ConfigError
 from roomagent.directory.server.app import create_app
+from roomagent.directory.server.protocol import connection_cap, guarded_protocol
 from roomagent.directory.server.settings import DirectorySettings, load_settings
 from roomagent.serving import RunningServer
 from roomagent.serving import run_in_thread as serve_app
@@ -23,14 +24,24 @@ log = logging.getLogger("roomagent.directory")
 GRACEFUL_SHUTDOWN_S = 10
 
 
-def _uvicorn_options() -> dict:
+def _uvicorn_options(settings: DirectorySettings) -> dict:
     # proxy_headers=False: uvicorn would otherwise trust X-Forwarded-For from 127.0.0.1 and rewrite the
     # client address the brute-force limit counts on; trusted_proxies is the only switch for that.
-    return {"proxy_headers": False, "server_header": False, "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S}
+    # http=: uvicorn's protocol with a request timeout and a connection cap (protocol.py: slow clients).
+    cap = connection_cap(settings.http_max_connections)
+    if cap < settings.http_max_connections:
+        log.warning("http_max_connections lowered to %d to fit the open-file limit (ulimit -n)", cap)
+    return {
+        "proxy_headers": False,
+        "server_header": False,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
+        "timeout_keep_alive": settings.http_keepalive_s,
+        "http": guarded_protocol(settings.http_request_timeout_s, cap),
+    }
 
 
-def _uvicorn_config(app: FastAPI, **extra) -> uvicorn.Config:
-    return uvicorn.Config(app, **_uvicorn_options(), **extra)
+def _uvicorn_config(app: FastAPI, settings: DirectorySettings, **extra) -> uvicorn.Config:
+    return uvicorn.Config(app, **_uvicorn_options(settings), **extra)
 
 
 class _ForegroundServer(uvicorn.Server):
@@ -65,7 +76,7 @@ def serve_from_cli(config_path: str, host: str, port: int) -> int:
         return EX_CONFIG
     app = create_app(settings)
     # log_config=None keeps the logging the CLI configured; uvicorn's loggers propagate to it.
-    config = _uvicorn_config(app, host=host, port=port, log_config=None, access_log=settings.access_log)
+    config = _uvicorn_config(app, settings, host=host, port=port, log_config=None, access_log=settings.access_log)
     server = _ForegroundServer(config)
     log.info("directory starting on http://%s:%d (%s store)", host, port, settings.store_kind)
     server.run()
@@ -87,4 +98,4 @@ def run_in_thread(
     """
     app = app if app is not None else create_app(settings, clock)
     # proxy_headers=False etc.: the same uvicorn settings as the foreground server.
-    return serve_app(app, host, port, **_uvicorn_options())
+    return serve_app(app, host, port, **_uvicorn_options(settings))

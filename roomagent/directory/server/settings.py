@@ -171,6 +171,16 @@ class DirectorySettings(BaseSettings):
         default_factory=list, description="peers whose X-Forwarded-For is believed (addresses or CIDR nets)"
     )
     access_log: bool = Field(True, description="uvicorn access log (request lines only, never headers)")
+    http_request_timeout_s: float = Field(
+        10.0, gt=0, le=300,
+        description="a request's line, headers and body must arrive within this many seconds (else 408)",
+    )
+    http_keepalive_s: int = Field(5, ge=1, le=300, description="idle keep-alive connections are closed after this")
+    http_max_connections: int = Field(
+        1000, ge=1, le=1_000_000,
+        description="open client connections at most (lowered to fit the open-file limit); past it the oldest "
+        "idle or incomplete one is closed",
+    )
     relay_ttl_s: int = Field(
         43_200, ge=60, le=7 * 86_400, description="how long after redemption a meeting server may relay commands"
     )

@@ -1,0 +1,122 @@
+"""uvicorn's HTTP protocol with the two guards a public server needs against slow clients.
+
+uvicorn times out only idle keep-alive connections (``timeout_keep_alive``, after a response). A client
+that opens a connection and sends half a request line, half its headers or half its body is waited for
+forever, and ~1,000 of them exhaust the process's file descriptors (``/healthz`` then fails too). Its
+``limit_concurrency`` does not help: it answers 503 only once a request is complete. So, per connection:
+
+* **request timeout**: from a request's first byte (or the connection's opening) until its body is
+  complete, at most ``request_timeout_s``; past it the client gets ``408`` and the connection is closed.
+  The application's own time (e.g. the relay waiting for a room) is not counted.
+* **connection cap**: at most ``max_connections`` open at once; a new one past the cap closes the oldest
+  connection that is not being answered (a slow or idle client), or itself when every one is.
+
+A subclass of uvicorn's httptools protocol (``uvicorn[standard]``), handed to uvicorn as ``http=``; it
+uses only the parser callbacks uvicorn itself implements (``on_message_begin``/``on_message_complete``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+log = logging.getLogger("roomagent.directory")
+
+#: File descriptors kept free for everything but client connections (store, broker, logs, the listener).
+FD_RESERVE = 64
+_TIMEOUT_BODY = b'{"data":null,"meta":{"status":"error","message":"request not sent in time"}}'
+_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
+    b"content-length: " + str(len(_TIMEOUT_BODY)).encode() + b"\r\n\r\n" + _TIMEOUT_BODY
+)
+
+
+def connection_cap(configured: int) -> int:
+    """``configured``, lowered to what the process's open-file limit (``ulimit -n``) leaves room for."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return configured
+    return max(1, min(configured, soft - FD_RESERVE))
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """See the module docstring; :func:`guarded_protocol` makes one with its limits."""
+
+    request_timeout_s: float = 10.0
+    max_connections: int = 1000
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._request_timer: asyncio.TimerHandle | None = None
+        self.opened_at = 0.0
+
+    # --- connection cap ------------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.opened_at = self.loop.time()
+        self._arm_request_timer()
+        if len(self.connections) > self.max_connections:
+            self._shed()  # O(connections), but only past the cap
+
+    def _answering(self) -> bool:
+        """True while the application works on (or answers) a request of this connection."""
+        return self.cycle is not None and not self.cycle.response_complete and self._request_timer is None
+
+    def _shed(self) -> None:
+        live = [c for c in self.connections if isinstance(c, GuardedHttpProtocol) and not c.transport.is_closing()]
+        if len(live) <= self.max_connections:
+            return  # the excess is already closing
+        idle = [c for c in live if not c._answering()]
+        victim = min(idle, key=lambda c: c.opened_at) if idle else self
+        log.warning("more than %d open connections: closing the oldest idle or incomplete one", self.max_connections)
+        victim.transport.close()
+
+    # --- request timeout -----------------------------------------------------------------------------
+
+    def _arm_request_timer(self) -> None:
+        if self._request_timer is None:
+            self._request_timer = self.loop.call_later(self.request_timeout_s, self._request_timed_out)
+
+    def _disarm_request_timer(self) -> None:
+        if self._request_timer is not None:
+            self._request_timer.cancel()
+            self._request_timer = None
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm_request_timer()
+
+    def on_message_complete(self) -> None:
+        self._disarm_request_timer()
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # Between requests uvicorn's keep-alive timeout applies; the next request's first byte re-arms ours.
+        self._disarm_request_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_request_timer()
+        super().connection_lost(exc)
+
+    def _request_timed_out(self) -> None:
+        self._request_timer = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is None or not self.cycle.response_started:
+            self.transport.write(_TIMEOUT_RESPONSE)
+        self.transport.close()
+
+
+def guarded_protocol(request_timeout_s: float, max_connections: int) -> type[GuardedHttpProtocol]:
+    """A :class:`GuardedHttpProtocol` subclass with these limits, for ``uvicorn.Config(http=...)``."""
+    return type(
+        "DirectoryHttpProtocol",
+        (GuardedHttpProtocol,),
+        {"request_timeout_s": request_timeout_s, "max_connections": max_connections},
+    )
