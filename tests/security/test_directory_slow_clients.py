@@ -70,11 +70,17 @@ def test_half_sent_requests_are_timed_out_and_healthz_still_answers():
     settings = settings_for("memory", http_request_timeout_s=1.0)
     with run_in_thread(settings, clock=FakeClock()) as server:
         socks = open_half_requests(server.port, HALF_REQUESTS)
+        # One more: a whole request, then half of the next on the same (keep-alive) connection.
+        keep_alive = socket.create_connection(("127.0.0.1", server.port))
+        keep_alive.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HT")
+        socks.append(keep_alive)
         try:
             assert httpx.get(f"{server.url}/healthz", timeout=GUARD_S).status_code == 200
             closed = wait_until_closed(socks)
-            assert len(closed) == HALF_REQUESTS, f"{HALF_REQUESTS - len(closed)} slow clients were never closed"
-            assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in closed.values())
+            assert len(closed) == len(socks), f"{len(socks) - len(closed)} slow clients were never closed"
+            answers = [closed[sock] for sock in socks]
+            assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in answers[:-1])
+            assert answers[-1].startswith(b"HTTP/1.1 200 ") and b"HTTP/1.1 408 " in answers[-1]
             # A complete request still works afterwards, and its answer is not cut by the request timeout.
             assert httpx.get(f"{server.url}/healthz", timeout=GUARD_S).status_code == 200
         finally:

@@ -92,13 +92,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._arm_request_timer()
 
     def on_message_complete(self) -> None:
+        # Between requests uvicorn's keep-alive timeout applies; the next request's first byte re-arms ours
+        # (also when it arrives pipelined behind one that is still being answered).
         self._disarm_request_timer()
         super().on_message_complete()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        # Between requests uvicorn's keep-alive timeout applies; the next request's first byte re-arms ours.
-        self._disarm_request_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_request_timer()
@@ -108,8 +105,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._request_timer = None
         if self.transport.is_closing():
             return
-        if self.cycle is None or not self.cycle.response_started:
-            self.transport.write(_TIMEOUT_RESPONSE)
+        cycle = self.cycle  # the previous request's cycle while a pipelined one is still arriving
+        if cycle is None or cycle.response_complete or not cycle.response_started:
+            self.transport.write(_TIMEOUT_RESPONSE)  # never into the middle of a response being sent
         self.transport.close()
 
 
