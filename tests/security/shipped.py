@@ -86,13 +86,10 @@ class ShippedBroker:
         self.server.stop()
 
     def probe(self, user: str | None, *, password: str | None = None, client_id: str = "") -> Probe:
-        """A probe over TLS logged in as ``user`` (its own password unless ``password``); not yet connected."""
+        """A probe over TLS as ``user`` (its own password unless ``password``): ``connect()`` it, or use it
+        in ``with`` (which connects, and raises when the broker refuses)."""
         secret = password if password is not None else PASSWORDS.get(user or "")
         return Probe(self.port, username=user, password=secret, ca=str(self.certs.ca), client_id=client_id)
-
-    def login(self, user: str, **kwargs) -> Probe:
-        """A connected probe; raises when the broker refuses it."""
-        return self.probe(user, **kwargs).__enter__()
 
 
 def start_room(broker: ShippedBroker, room: str) -> tuple[subprocess.Popen, queue.Queue]:

@@ -64,7 +64,7 @@ def test_no_other_user_can_take_over_a_rooms_client_id(broker):
         takeovers = [line for line in broker.log if "already connected" in line and ROOM_A in line]
         assert takeovers == []
         # The room never lost its connection, and still answers.
-        with broker.login(CONTROLLER) as ctl:
+        with broker.probe(CONTROLLER) as ctl:
             ctl.subscribe("roomagent/_ctl/t1/reply")
             ctl.publish(f"roomagent/{ROOM_A}/command", b'{"id": "still-there", "action": "get_state"}',
                         response_topic="roomagent/_ctl/t1/reply", correlation=b"c1")
@@ -86,7 +86,7 @@ def test_anonymous_and_wrong_passwords_are_refused(broker):
 
 
 def test_rooms_cannot_read_or_write_other_rooms(broker):
-    with broker.login(ROOM_A) as a, broker.login(ROOM_B) as b, broker.login(CONTROLLER) as ctl:
+    with broker.probe(ROOM_A) as a, broker.probe(ROOM_B) as b, broker.probe(CONTROLLER) as ctl:
         a.subscribe(f"roomagent/{ROOM_B}/command", "roomagent/#")
         b.subscribe(f"roomagent/{ROOM_B}/command")
         ctl.subscribe("roomagent/+/state", "roomagent/+/command")
@@ -108,8 +108,8 @@ def test_rooms_cannot_read_or_write_other_rooms(broker):
 
 def test_only_the_relay_reads_relay_replies_and_it_can_do_nothing_else(broker):
     reply_topic = "roomagent/_relay/abc123/reply"
-    with (broker.login(RELAY) as relay, broker.login(ROOM_A) as a, broker.login(ROOM_B) as b,
-          broker.login(CONTROLLER) as ctl, broker.login(MONITOR) as mon):
+    with (broker.probe(RELAY) as relay, broker.probe(ROOM_A) as a, broker.probe(ROOM_B) as b,
+          broker.probe(CONTROLLER) as ctl, broker.probe(MONITOR) as mon):
         assert not relay.subscribe("roomagent/_relay/+/reply")[0].is_failure
         # Everybody else asks for the replies, outright or through a wildcard (mosquitto may grant the
         # subscription; what counts is that nothing is delivered).
