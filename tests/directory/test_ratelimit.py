@@ -8,10 +8,13 @@ a real reverse proxy. The test settings allow 5 failures per requester per minut
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
-from tests.directory.helpers import assert_error, create_code, http_client
+from roomagent.directory.server.store import Blocked, MemoryStore, NotFound, Redeemed
+from tests.directory.helpers import BBB_URL, assert_error, create_code, http_client
 
 WRONG = "ABC-DEF-234"
 PROXY = ["127.0.0.0/8"]
@@ -82,3 +85,21 @@ def test_a_full_client_table_never_forgets_an_active_lockout(start_directory):
             redeem(client, WRONG, f"203.0.113.{n}")
         assert_error(redeem(client, WRONG, "203.0.113.1"), 429)  # still locked out
         assert redeem(client, create_code(client), "203.0.113.200").status_code == 200  # valid codes still work
+
+
+def test_a_client_table_full_of_lockouts_refuses_new_failures_but_not_valid_codes():
+    """The memory store itself (no HTTP): the corner the HTTP test cannot reach with a table this small."""
+    store = MemoryStore(max_clients=2)
+
+    async def scenario() -> None:
+        for client in ("a", "b"):
+            for _ in range(5):
+                assert isinstance(await store.redeem(None, client, now=0.0, limit=5), NotFound)
+        assert isinstance(await store.redeem(None, "c", now=1.0, limit=5), Blocked)  # fail closed, ...
+        for client in ("a", "b"):  # ... and neither lockout was forgotten
+            assert isinstance(await store.redeem(None, client, now=2.0, limit=5), Blocked)
+        assert await store.create("C1", BBB_URL, now=3.0, ttl_s=300)
+        assert await store.redeem("C1", "c", now=3.0, limit=5) == Redeemed(BBB_URL)  # valid codes get in
+        assert isinstance(await store.redeem(None, "c", now=60.0, limit=5), NotFound)  # lockouts over: counted
+
+    asyncio.run(scenario())

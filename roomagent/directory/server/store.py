@@ -201,6 +201,8 @@ class MemoryStore:
         self._failures: dict[str, list[float]] = {}
         # "network|room" -> until when the room is known on the network; insertion order is expiry order.
         self._known: OrderedDict[str, float] = OrderedDict()
+        # While the rate table holds nothing but active lockouts: until when (no rescans before then).
+        self._full_until = 0.0
 
     async def open(self) -> None:
         """Nothing to open."""
@@ -331,15 +333,18 @@ class MemoryStore:
         """A fresh window for ``key``; ``None`` when the table is full of active lockouts."""
         failures = self._failures
         if len(failures) >= self._max_clients:
-            # Oldest first: expired windows and windows still under their limit may go; an active lockout
-            # never does (forgetting it would hand its owner a fresh budget).
-            for old_key, (start, count, old_limit) in list(failures.items()):
-                if start + RATE_WINDOW_S <= now or count < old_limit:
-                    del failures[old_key]
-                    if len(failures) < self._max_clients:
-                        break
-            else:
+            if now < self._full_until:
+                return None  # still nothing but lockouts: do not scan the whole table again
+            # Oldest first: an expired window or one still under its limit may go; an active lockout never
+            # does (forgetting it would hand its owner a fresh budget).
+            victim = next(
+                (k for k, (start, count, lim) in failures.items() if start + RATE_WINDOW_S <= now or count < lim),
+                None,
+            )
+            if victim is None:
+                self._full_until = next(iter(failures.values()))[0] + RATE_WINDOW_S  # the oldest lockout's end
                 return None
+            del failures[victim]
         window = failures[key] = [now, 0.0, float(limit)]
         return window
 
