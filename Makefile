@@ -49,7 +49,7 @@ demo: setup
 
 # The README's screenshots: the real agent under Xvfb with two monitors, driven with xdotool.
 screenshots: setup
-	ROOMAGENT_SCREENSHOTS=$(CURDIR)/kiosk/screenshots QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m pytest -q tests/e2e
+	ROOMAGENT_SCREENSHOTS=$(CURDIR)/kiosk/screenshots QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m pytest -q tests/e2e tests/plugin
 
 bench: setup
 	QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m tests.bench

@@ -93,7 +93,7 @@ def fake_bbb(plugin_dir: Path) -> Iterator[FakeBbb]:
 
 def open_client(browser: Browser, url: str, locale: str = "en-US") -> Page:
     """A fresh browser context (own cookies) on ``url``, the client page up and the plugin loaded."""
-    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 800})
+    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(UI_TIMEOUT_MS)
     page.goto(url)

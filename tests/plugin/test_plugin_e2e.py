@@ -139,6 +139,8 @@ def test_invite_code_room_joins_layout_switched_from_the_plugin(browser: Browser
 
     expect(page.locator('[data-test="roomagentLayout-lecture"]')).to_have_attribute("aria-pressed", "true")
     expect(page.locator('[data-test="roomagentMicState"]')).to_have_attribute("data-muted", "false")
+    page.click('[data-test="roomagentInviteClose"]')  # the teacher is done with the code
+    expect(page.locator('[data-test="roomagentInviteDialog"]')).to_have_count(0)
     if shots:
         page.screenshot(path=str(shots / "plugin-room-control.png"))
 
