@@ -48,7 +48,7 @@ demo: setup
 	QTWEBENGINE_DISABLE_SANDBOX=1 $(VENV)/bin/roomagent demo $(DEMO_ARGS)
 
 # The README's screenshots: the real agent under Xvfb with two monitors, driven with xdotool.
-screenshots: setup
+screenshots: setup plugin
 	ROOMAGENT_SCREENSHOTS=$(CURDIR)/kiosk/screenshots QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m pytest -q tests/e2e tests/plugin
 
 bench: setup

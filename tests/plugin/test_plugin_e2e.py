@@ -99,6 +99,7 @@ def chain(fake_bbb: FakeBbb, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         invite.stop()
         directory.stop()
         broker.stop()
+    assert agent.returncode == 0, agent_log.read_text()
 
 
 def test_invite_code_room_joins_layout_switched_from_the_plugin(browser: Browser, fake_bbb: FakeBbb,
@@ -155,4 +156,13 @@ def test_invite_code_room_joins_layout_switched_from_the_plugin(browser: Browser
     page.click('[data-test="roomagentMute"]')
     expect(page.locator('[data-test="roomagentReply"]')).to_have_text("Done.")
     expect(page.locator('[data-test="roomagentMicState"]')).to_have_attribute("data-muted", "true")
+
+    # Remove the room (two clicks: the first asks to confirm); it leaves and the control says so.
+    remove = page.locator('[data-test="roomagentRemoveRoom"]')
+    remove.click()
+    expect(remove).to_have_text("Click again to remove the room")
+    remove.click()
+    expect(page.locator('[data-test="roomagentRoomLeft"]')).to_contain_text("has left the meeting",
+                                                                           timeout=JOIN_TIMEOUT_MS)
+    expect(page.locator('[data-test="roomagentRoom"]')).to_have_count(0)
     page.context.close()
