@@ -96,3 +96,31 @@ def test_viewer_gets_no_invite_item(browser: Browser, fake_bbb: FakeBbb, stub: S
     expect(page.locator('[data-test="actionsDropdown"]')).to_be_visible()
     expect(page.locator('[data-test="roomagentInviteItem"]')).to_have_count(0)
     page.context.close()
+
+
+def test_search_pages_and_rate_limit_in_words(browser: Browser, fake_bbb: FakeBbb, stub: StubInvite) -> None:
+    fake_bbb.create("stub-4")
+    page = open_client(browser, fake_bbb.join_url("stub-4", "Prof. Cy", "MODERATOR"))
+    page.click('[data-test="actionsButton"]')
+    page.click('[data-test="roomagentInviteItem"]')
+    expect(page.locator('[data-test="roomagentPage"]')).to_have_text("Page 1 of 2")
+    page.fill('[data-test="roomagentServerSearch"]', "institute")
+    expect(page.locator('[data-test="roomagentServer-uni-a"]')).to_have_count(0)
+    # A server this BBB holds no token for is listed but cannot be chosen.
+    expect(page.locator('[data-test="roomagentServer-inst-03"] input')).to_be_disabled()
+    page.click('[data-test="roomagentNextPage"]')
+    expect(page.locator('[data-test="roomagentPage"]')).to_have_text("Page 2 of 2")
+    expect(page.locator('[data-test="roomagentServerList"] li')).to_have_count(2)
+    page.click('[data-test="roomagentServer-inst-07"]')
+    expect(page.locator('[data-test="roomagentServerUrl"]')).to_contain_text("https://dir.inst-07.example")
+
+    stub.rate_limited = True
+    page.click('[data-test="roomagentCreateCode"]')
+    expect(page.locator('[data-test="roomagentError"]')).to_have_text("Too many requests. Try again in 30 seconds.")
+    expect(page.locator('[data-test="roomagentCode"]')).to_have_count(0)
+    stub.rate_limited = False
+    page.click('[data-test="roomagentCreateCode"]')
+    code = page.locator('[data-test="roomagentCode"]')
+    expect(code).to_have_text(re.compile(r"^\w{3}-\w{3}-\w{3}$"))
+    assert [(r["code"], r["server"]["id"]) for r in stub.rooms] == [(code.inner_text(), "inst-07")]
+    page.context.close()
