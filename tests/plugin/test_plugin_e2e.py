@@ -32,6 +32,7 @@ from roomagent.invite.main import run_in_thread as serve_invite
 from roomagent.invite.settings import InviteSettings
 from tests.control.broker import Mosquitto
 from tests.directory.helpers import free_port
+from tests.e2e.xvfb import wait_for
 from tests.plugin.conftest import BBB_SECRET, FakeBbb, open_client
 
 #: Failure guard: the agent starts Chromium for two screens and joins the fake BBB (seconds here).
@@ -145,13 +146,19 @@ def test_invite_code_room_joins_layout_switched_from_the_plugin(browser: Browser
     if shots:
         page.screenshot(path=str(shots / "plugin-room-control.png"))
 
+    page.fill('[data-test="roomagentMessageText"]', "We start in 5 minutes")
+    page.click('[data-test="roomagentMessageSend"]')
+    expect(page.locator('[data-test="roomagentReply"]')).to_have_text("Done.")
+
     before = len(fake_bbb.records("layout"))
     page.click('[data-test="roomagentLayout-discussion"]')
     expect(page.locator('[data-test="roomagentReply"]')).to_have_text("Done.")
     expect(page.locator('[data-test="roomagentLayout-discussion"]')).to_have_attribute("aria-pressed", "true")
     # Applied in the room: both of its BBB sessions got the layout event.
-    switched = fake_bbb.records("layout")[before:]
-    assert {r["session_name"] for r in switched if r.get("event") == "SET_ENFORCED_LAYOUT"} == {"main", "side"}
+    def switched() -> set[str]:
+        return {r["session_name"] for r in fake_bbb.records("layout")[before:] if r.get("event") == "SET_ENFORCED_LAYOUT"}
+
+    assert wait_for(lambda: len(switched()) >= 2 and switched(), "both room sessions to switch") == {"main", "side"}
 
     page.click('[data-test="roomagentMute"]')
     expect(page.locator('[data-test="roomagentReply"]')).to_have_text("Done.")

@@ -68,10 +68,17 @@ def test_invite_then_room_control(browser: Browser, fake_bbb: FakeBbb, stub: Stu
     expect(reply).to_have_text("That input has no picture.")
     expect(reply).to_have_attribute("data-status", "error")
 
+    page.click('[data-test="roomagentShare-hdmi1"]')
+    expect(page.locator('[data-test="roomagentSignal-hdmi1"]')).to_have_text("being shared")
+    page.click('[data-test="roomagentStopShare"]')
+    expect(page.locator('[data-test="roomagentStopShare"]')).to_have_count(0)
+    expect(page.locator('[data-test="roomagentSignal-hdmi1"]')).to_have_text("picture")
+
     page.click('[data-test="roomagentMute"]')
     expect(page.locator('[data-test="roomagentMicState"]')).to_have_attribute("data-muted", "true")
     expect(page.locator('[data-test="roomagentUnmute"]')).to_be_visible()
-    assert [c["action"] for c in stub.commands] == ["set_layout", "share_source", "mute"]
+    assert [c["action"] for c in stub.commands] == ["set_layout", "share_source", "share_source", "stop_share",
+                                                    "mute"]
     page.context.close()
 
 
