@@ -156,7 +156,8 @@ def test_invite_code_room_joins_layout_switched_from_the_plugin(browser: Browser
     expect(page.locator('[data-test="roomagentLayout-discussion"]')).to_have_attribute("aria-pressed", "true")
     # Applied in the room: both of its BBB sessions got the layout event.
     def switched() -> set[str]:
-        return {r["session_name"] for r in fake_bbb.records("layout")[before:] if r.get("event") == "SET_ENFORCED_LAYOUT"}
+        records = fake_bbb.records("layout")[before:]
+        return {r["session_name"] for r in records if r.get("event") == "SET_ENFORCED_LAYOUT"}
 
     assert wait_for(lambda: len(switched()) >= 2 and switched(), "both room sessions to switch") == {"main", "side"}
 
