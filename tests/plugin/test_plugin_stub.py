@@ -1,0 +1,98 @@
+"""The built plugin in Debian's Chromium, against a STUB of the invite service (``stub_invite.py``).
+
+What is real here: the plugin bundle as built by ``npm run build``, the host shim (``bbb-plugin/host/``),
+the fake BBB with checksums and roles serving both and proxying ``/roomagent-invite/`` as nginx would.
+What is a stub: the invite service and the room (the test plays the room joining and its replies).
+The whole real chain (invite service, directory relay, mosquitto, agent) is ``test_plugin_e2e.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from roomagent.serving import run_in_thread
+from tests.plugin.conftest import FakeBbb, open_client
+from tests.plugin.stub_invite import StubInvite
+
+
+@pytest.fixture
+def stub(fake_bbb: FakeBbb) -> Iterator[StubInvite]:
+    stub = StubInvite()
+    running = run_in_thread(stub.app, host="127.0.0.1")
+    fake_bbb.app.state.invite_base = running.url
+    yield stub
+    fake_bbb.app.state.invite_base = None
+    running.stop()
+
+
+def test_invite_then_room_control(browser: Browser, fake_bbb: FakeBbb, stub: StubInvite) -> None:
+    fake_bbb.create("stub-1")
+    page = open_client(browser, fake_bbb.join_url("stub-1", "Prof. Ada", "MODERATOR"))
+    page.click('[data-test="actionsButton"]')
+    page.click('[data-test="roomagentInviteItem"]')
+
+    # The default institution is preselected and its URL shown to confirm.
+    expect(page.locator('[data-test="roomagentServerUrl"]')).to_contain_text("https://dir.uni-a.example")
+    page.click('[data-test="roomagentCreateCode"]')
+    code = page.locator('[data-test="roomagentCode"]')
+    expect(code).to_have_text(re.compile(r"^\w{3}-\w{3}-\w{3}$"))
+    assert code.inner_text() == stub.rooms[0]["code"]
+    expect(page.locator('[data-test="roomagentCountdown"]')).to_contain_text(re.compile(r"Valid for \d+:\d\d"))
+    # The plugin sent the page's own session token.
+    token = page.evaluate("new URLSearchParams(location.search).get('sessionToken')")
+    assert token and set(stub.tokens) == {token}
+
+    expect(page.locator('[data-test="muteMicButton"]')).to_be_visible()
+    stub.join(stub.rooms[0]["invite"])
+    control = page.locator('[data-test="roomagentRoomControl"]')
+    expect(control).to_contain_text("Lecture Hall 1")
+    # The teacher's microphone was muted by the plugin clicking the client's own button, and it says so.
+    expect(page.locator('[data-test="unmuteMicButton"]')).to_be_visible()
+    expect(page.locator('[data-test="roomagentTeacherMuted"]')).to_contain_text("your microphone was muted")
+    assert [r["kind"] for r in fake_bbb.records("mute")] == ["mute"]
+
+    expect(page.locator('[data-test="roomagentLayout-lecture"]')).to_have_attribute("aria-pressed", "true")
+    page.click('[data-test="roomagentLayout-discussion"]')
+    expect(page.locator('[data-test="roomagentReply"]')).to_have_text("Done.")
+    expect(page.locator('[data-test="roomagentLayout-discussion"]')).to_have_attribute("aria-pressed", "true")
+    expect(page.locator('[data-test="roomagentLayout-lecture"]')).to_have_attribute("aria-pressed", "false")
+
+    # A room refusal in words; the signal shown as the room reports it.
+    expect(page.locator('[data-test="roomagentSignal-hdmi2"]')).to_have_text("no picture")
+    page.click('[data-test="roomagentShare-hdmi2"]')
+    reply = page.locator('[data-test="roomagentReply"]')
+    expect(reply).to_have_text("That input has no picture.")
+    expect(reply).to_have_attribute("data-status", "error")
+
+    page.click('[data-test="roomagentMute"]')
+    expect(page.locator('[data-test="roomagentMicState"]')).to_have_attribute("data-muted", "true")
+    expect(page.locator('[data-test="roomagentUnmute"]')).to_be_visible()
+    assert [c["action"] for c in stub.commands] == ["set_layout", "share_source", "mute"]
+    page.context.close()
+
+
+def test_directory_down_in_words_german(browser: Browser, fake_bbb: FakeBbb, stub: StubInvite) -> None:
+    stub.directory_down = True
+    fake_bbb.create("stub-2")
+    page = open_client(browser, fake_bbb.join_url("stub-2", "Prof. Bea", "MODERATOR"), locale="de-DE")
+    page.click('[data-test="actionsButton"]')
+    expect(page.locator('[data-test="roomagentInviteItem"]')).to_have_text("Raum einladen")
+    page.click('[data-test="roomagentInviteItem"]')
+    expect(page.locator('[data-test="roomagentError"]')).to_have_text(
+        "Das Raumverzeichnis ist gerade nicht erreichbar. Versuchen Sie es gleich noch einmal.")
+    expect(page.locator('[data-test="roomagentCreateCode"]')).to_be_disabled()
+    assert stub.rooms == []
+    page.context.close()
+
+
+def test_viewer_gets_no_invite_item(browser: Browser, fake_bbb: FakeBbb, stub: StubInvite) -> None:
+    fake_bbb.create("stub-3")
+    page = open_client(browser, fake_bbb.join_url("stub-3", "Student", "VIEWER"))
+    page.click('[data-test="actionsButton"]')
+    expect(page.locator('[data-test="actionsDropdown"]')).to_be_visible()
+    expect(page.locator('[data-test="roomagentInviteItem"]')).to_have_count(0)
+    page.context.close()
