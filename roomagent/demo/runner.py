@@ -29,8 +29,6 @@ log = logging.getLogger(__name__)
 
 DEMO_MEETING = "demo-lecture"
 DEMO_INSTITUTION = "demo-university"
-#: The fake BigBlueButton's API secret: only the demo's own invite service knows it.
-DEMO_SECRET = secrets.token_hex(16)
 DEFAULT_OFFSCREEN_DIR = "roomagent-demo"
 #: Offscreen script pacing: long enough for pages to paint and snapshots to be written.
 STEP_S = 2.5
@@ -100,10 +98,10 @@ def plugin_dir() -> Path | None:
     return folder if (folder / "dist" / "manifest.json").is_file() else None
 
 
-def _signed(base: str, call: str, **params: str) -> str:
+def _signed(base: str, secret: str, call: str, **params: str) -> str:
     from roomagent.invite.checksum import signed_query
 
-    return f"{base}/bigbluebutton/api/{call}?{signed_query(call, params, DEMO_SECRET)}"
+    return f"{base}/bigbluebutton/api/{call}?{signed_query(call, params, secret)}"
 
 
 def run_demo(screens: int = 2, offscreen_dir: str | None = None) -> int:
@@ -119,23 +117,24 @@ def run_demo(screens: int = 2, offscreen_dir: str | None = None) -> int:
         offscreen_dir = DEFAULT_OFFSCREEN_DIR
         print(f"No display found: running the demo offscreen; screenshots go to ./{offscreen_dir}/", flush=True)
     plugins = plugin_dir()
+    secret = secrets.token_hex(16)  # the fake BigBlueButton's API secret: only the demo's invite service knows it
     broker = LocalBroker().start()
-    bbb_app = create_bbb_app(secret=DEMO_SECRET, plugin_dir=plugins)
+    bbb_app = create_bbb_app(secret=secret, plugin_dir=plugins)
     meeting = serve_app(bbb_app)
     directory, server, token = start_institution(broker.url)
     invite = serve_invite(InviteSettings(
-        bbb={"url": f"{meeting.url}/bigbluebutton/", "secret": DEMO_SECRET},
+        bbb={"url": f"{meeting.url}/bigbluebutton/", "secret": secret},
         directory={"url": directory.url, "default_server": DEMO_INSTITUTION},
         tokens={DEMO_INSTITUTION: token}, access_log=False,
     ))
     bbb_app.state.invite_base = invite.url
     try:
         manifests = [{"url": f"{meeting.url}/plugins/roomagent/manifest.json"}] if plugins else []
-        httpx.get(_signed(meeting.url, "create", meetingID=DEMO_MEETING, name="Demo lecture",
+        httpx.get(_signed(meeting.url, secret, "create", meetingID=DEMO_MEETING, name="Demo lecture",
                           pluginManifests=json.dumps(manifests)), timeout=5).raise_for_status()
-        teacher_url = _signed(meeting.url, "join", meetingID=DEMO_MEETING, fullName="Prof. Ada Lovelace",
+        teacher_url = _signed(meeting.url, secret, "join", meetingID=DEMO_MEETING, fullName="Prof. Ada Lovelace",
                               role="MODERATOR", **{"userdata-bbb_auto_join_audio": "true"})
-        code = None if plugins else _invite_without_plugin(meeting.url, invite.url)
+        code = None if plugins else _invite_without_plugin(meeting.url, secret, invite.url)
         print("\n" + "=" * 72)
         print(f"  roomagent demo: BigBlueButton {meeting.url}, invite service {invite.url},")
         print(f"                  directory {directory.url}")
@@ -158,7 +157,7 @@ def run_demo(screens: int = 2, offscreen_dir: str | None = None) -> int:
                 keep.append(window)
                 window.start()
             if offscreen_dir:
-                _script(agent, keep, Path(offscreen_dir), code, invite.url, meeting.url)
+                _script(agent, keep, Path(offscreen_dir), code, invite.url, (meeting.url, secret))
 
         try:
             return run(None, profile=profile, offscreen_dir=offscreen_dir,
@@ -174,22 +173,22 @@ def run_demo(screens: int = 2, offscreen_dir: str | None = None) -> int:
         broker.stop()
 
 
-def _teacher_session(bbb_url: str, name: str) -> dict[str, str]:
+def _teacher_session(bbb: tuple[str, str], name: str) -> dict[str, str]:
     """A moderator's session as the plugin presents it: the session token and the JSESSIONID cookie."""
-    reply = httpx.get(_signed(bbb_url, "join", meetingID=DEMO_MEETING, fullName=name, role="MODERATOR"), timeout=5)
+    reply = httpx.get(_signed(*bbb, "join", meetingID=DEMO_MEETING, fullName=name, role="MODERATOR"), timeout=5)
     token = parse_qs(urlsplit(reply.headers["location"]).query)["sessionToken"][0]
     return {"X-Session-Token": token, "Cookie": f"JSESSIONID={reply.cookies['JSESSIONID']}"}
 
 
-def _invite_without_plugin(bbb_url: str, invite_url: str) -> str:
+def _invite_without_plugin(bbb_url: str, secret: str, invite_url: str) -> str:
     """Without a built plugin: the invite service's ``POST /invites`` as the plugin makes it."""
-    headers = _teacher_session(bbb_url, "Prof. Ada Lovelace (script)")
+    headers = _teacher_session((bbb_url, secret), "Prof. Ada Lovelace (script)")
     reply = httpx.post(f"{invite_url}/invites", json={"server_id": DEMO_INSTITUTION}, headers=headers, timeout=30)
     reply.raise_for_status()
     return reply.json()["code"]
 
 
-def _script(agent, keep: list, folder: Path, code: str | None, invite_url: str, bbb_url: str) -> None:
+def _script(agent, keep: list, folder: Path, code: str | None, invite_url: str, bbb: tuple[str, str]) -> None:
     """Offscreen: the teacher invites the room through the plugin (or the invite service), the code is
     typed on the panel, the layout is switched from the meeting; then Leave, and quit."""
     from PySide6.QtCore import QTimer
@@ -211,7 +210,7 @@ def _script(agent, keep: list, folder: Path, code: str | None, invite_url: str, 
         return
 
     def switch_layout() -> None:
-        headers = _teacher_session(bbb_url, "Prof. Ada Lovelace (layout)")
+        headers = _teacher_session(bbb, "Prof. Ada Lovelace (layout)")
         rooms = httpx.get(f"{invite_url}/room", headers=headers, timeout=30).json()["rooms"]
         command = {"invite": rooms[0]["invite"], "command": {"action": "set_layout", "layout": "discussion"}}
         print("demo: set_layout discussion →", httpx.post(f"{invite_url}/room/commands", json=command,
