@@ -44,7 +44,7 @@ test: setup plugin
 plugin: system-packages
 	cd bbb-plugin && npm ci --no-audit --no-fund && npm run build
 
-demo: setup
+demo: setup plugin
 	QTWEBENGINE_DISABLE_SANDBOX=1 $(VENV)/bin/roomagent demo $(DEMO_ARGS)
 
 # The README's screenshots: the real agent under Xvfb with two monitors, driven with xdotool.

@@ -22,6 +22,7 @@ def _meeting(world: World, **create: str):
     world.bbb.create(meeting, **create)
     teacher = world.bbb.join(meeting, "Prof. Ada", "MODERATOR", userdata_bbb_auto_join_audio="true")
     student = world.bbb.join(meeting, "Student Bob", "VIEWER")
+    world.bbb.join(meeting, "Dr. Grace (co-moderator)", "MODERATOR")  # a moderator stays when one is removed
     return meeting, teacher, student
 
 
