@@ -131,3 +131,30 @@ def test_search_pages_and_rate_limit_in_words(browser: Browser, fake_bbb: FakeBb
     expect(code).to_have_text(re.compile(r"^\w{3}-\w{3}-\w{3}$"))
     assert [(r["code"], r["server"]["id"]) for r in stub.rooms] == [(code.inner_text(), "inst-07")]
     page.context.close()
+
+
+def test_reloads_mute_the_teacher_once(browser: Browser, fake_bbb: FakeBbb, stub: StubInvite) -> None:
+    fake_bbb.create("stub-5")
+    page = open_client(browser, fake_bbb.join_url("stub-5", "Prof. Dee", "MODERATOR"))
+    token = page.evaluate("new URLSearchParams(location.search).get('sessionToken')")
+    page.click('[data-test="actionsButton"]')
+    page.click('[data-test="roomagentInviteItem"]')
+    page.click('[data-test="roomagentCreateCode"]')
+    expect(page.locator('[data-test="roomagentCode"]')).to_be_visible()
+
+    # Reloaded while the room is on its way: the plugin still knows the invite is this teacher's.
+    page.reload()
+    page.wait_for_selector("main#layout")
+    expect(page.locator('[data-test="muteMicButton"]')).to_be_visible()
+    stub.join(stub.rooms[0]["invite"])
+    expect(page.locator('[data-test="roomagentTeacherMuted"]')).to_have_attribute("data-notice", "teacher.muted")
+    expect(page.locator('[data-test="unmuteMicButton"]')).to_be_visible()
+
+    # Reloaded after the room joined: the control is back, the microphone is not muted a second time.
+    page.reload()
+    page.wait_for_selector("main#layout")
+    expect(page.locator('[data-test="roomagentRoomControl"]')).to_contain_text("Lecture Hall 1")
+    expect(page.locator('[data-test="muteMicButton"]')).to_be_visible()
+    expect(page.locator('[data-test="roomagentTeacherMuted"]')).to_have_count(0)
+    assert len([r for r in fake_bbb.records("mute") if r["token"] == token]) == 1
+    page.context.close()
