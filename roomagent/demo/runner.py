@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -216,7 +217,8 @@ def _script(agent, keep: list, folder: Path, code: str | None, invite_url: str, 
         print("demo: set_layout discussion →", httpx.post(f"{invite_url}/room/commands", json=command,
                                                            headers=headers, timeout=30).json(), flush=True)
 
+    # The relay waits for this very process's agent to answer: never block Qt's loop on it.
     steps = [lambda: [agent.panel.type_symbol(c) for c in strip_code(code or "")], lambda: None,
-             switch_layout, finish]
+             lambda: threading.Thread(target=switch_layout, name="demo-teacher", daemon=True).start(), finish]
     for index, step in enumerate(steps, start=1):
         QTimer.singleShot(int(index * STEP_S * 1000), agent, step)
