@@ -9,9 +9,9 @@ APT_PACKAGES := python3 python3-venv libglib2.0-0 libgl1 libegl1 libxkbcommon0 l
 	libxdamage1 libxrandr2 libxtst6 libasound2 libxkbfile1 libxcb-cursor0 libxcb-icccm4 \
 	libxcb-keysyms1 libxcb-shape0 xvfb x11-xserver-utils xdotool mosquitto mosquitto-clients \
 	libvlc5 vlc-plugin-base vlc-plugin-video-output ffmpeg redis-server imagemagick openssl chromium \
-	systemd shellcheck
+	systemd shellcheck nodejs npm
 
-.PHONY: setup system-packages venv test demo screenshots bench clean
+.PHONY: setup system-packages venv test demo screenshots bench clean plugin
 
 setup: system-packages venv
 
@@ -20,6 +20,7 @@ system-packages:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do \
 	  case $$p in python3|python3-venv) python3 -c 'import venv, ensurepip' 2>/dev/null && continue;; esac; \
+	  case $$p in nodejs|npm) command -v $$p >/dev/null && continue;; esac; \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -33,21 +34,25 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[room,test]'
 	@touch $@
 
-test: setup
+test: setup plugin
 	QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m pytest -q
 
-demo: setup
+# The BigBlueButton plugin (README "The BigBlueButton plugin"): bbb-plugin/dist/, from the lock file.
+plugin: system-packages
+	cd bbb-plugin && npm ci --no-audit --no-fund && npm run build
+
+demo: setup plugin
 	QTWEBENGINE_DISABLE_SANDBOX=1 $(VENV)/bin/roomagent demo $(DEMO_ARGS)
 
 # The README's screenshots: the real agent under Xvfb with two monitors, driven with xdotool.
-screenshots: setup
-	ROOMAGENT_SCREENSHOTS=$(CURDIR)/kiosk/screenshots QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m pytest -q tests/e2e
+screenshots: setup plugin
+	ROOMAGENT_SCREENSHOTS=$(CURDIR)/kiosk/screenshots QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m pytest -q tests/e2e tests/plugin
 
 bench: setup
 	QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m tests.bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info bbb-plugin/node_modules bbb-plugin/dist

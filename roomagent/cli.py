@@ -31,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
 
+    p = sub.add_parser("invite", help="run the invite service (backend of the BigBlueButton plugin)")
+    p.add_argument("--config", required=True, help="invite.toml")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8091)
+
     sub.add_parser("ctl", help="remote-control rooms over MQTT; `roomagent ctl --help`")
 
     p = sub.add_parser("demo", help="the whole flow on this machine: directory, demo meeting, kiosk")
@@ -62,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         from roomagent.directory.server.main import serve_from_cli
 
         return serve_from_cli(args.config, args.host, args.port)
+    if args.command == "invite":
+        from roomagent.invite.main import serve_from_cli as serve_invite
+
+        return serve_invite(args.config, args.host, args.port)
     if args.command == "check-config":
         from roomagent.profile import check_config
 

@@ -11,6 +11,11 @@ It reproduces the surfaces DESIGN.md §3.3 builds on, nothing more:
   ``data-test`` buttons, ``getDisplayMedia`` on the share button and BBB's unload handlers
   (see ``fake_bbb_page.py`` and ``fake_bbb_client.js``).
 
+With a ``secret`` the fake also checks checksums and knows meetings and roles: ``create``,
+``getMeetingInfo``, ``isMeetingRunning``, ``end`` and bbb-web's session checks are in ``fake_bbb_api.py``;
+joins then need a created meeting and a role, and ``getJoinUrl`` clones the calling user (same user id
+and role). Plugins and the ``/roomagent-invite/`` proxy are in ``fake_bbb_plugins.py``.
+
 Everything that happens is recorded in a thread-safe log (``app.state.fake``, also ``GET /_fake/log``);
 the ``/_fake/*`` endpoints let a test end a meeting, kick or mute a session. Absolute URLs use the base
 URL the request came in on, so the same app answers correctly as ``127.0.0.1`` and as ``localhost``.
@@ -25,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,8 +39,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from roomagent.demo.fake_bbb_api import ROLES, MeetingRegistry, api_routes, checksum_ok
 from roomagent.demo.fake_bbb_page import client_page, logged_out_page
+from roomagent.demo.fake_bbb_plugins import DEFAULT_PLUGIN_SETTINGS, plugin_head, plugin_routes
 from roomagent.demo.meeting_server import LoadLog
+from roomagent.invite.checksum import signed_query
 
 #: The layouts bbb-web accepts for ``enforceLayout`` (BBB 3.0 API documentation).
 LAYOUTS = frozenset(
@@ -59,6 +68,10 @@ class BbbSession:
     userdata: dict[str, str]
     jsessionid: str
     parent: str | None
+    user_id: str = ""
+    ext_user_id: str = ""
+    role: str = "VIEWER"
+    presenter: bool = False
     kicked: bool = False
     mute_pending: bool = field(default=False, repr=False)
 
@@ -77,8 +90,14 @@ class BbbSession:
 class FakeBbbState:
     """Sessions, ended meetings and the record log of one fake server; safe to use from any thread."""
 
-    def __init__(self, *, get_join_url: bool, layout_events: tuple[str, ...], status_poll_ms: int) -> None:
+    def __init__(self, *, get_join_url: bool, layout_events: tuple[str, ...], status_poll_ms: int,
+                 secret: str | None = None, graphql_user_agent_check: bool = False) -> None:
         self.get_join_url = get_join_url
+        #: With a secret: checksums are checked, joins need a created meeting and a role.
+        self.secret = secret
+        #: One bbb-web version answers checkGraphqlAuthorization only to a hasura-graphql-engine User-Agent.
+        self.graphql_user_agent_check = graphql_user_agent_check
+        self.meetings = MeetingRegistry()
         self.layout_events = tuple(layout_events)
         self.status_poll_ms = status_poll_ms
         self._lock = threading.Lock()
@@ -105,6 +124,7 @@ class FakeBbbState:
         with self._lock:
             self._sessions.clear()
             self._ended.clear()
+        self.meetings.clear()
         self._log.clear()
 
     def add_session(self, session: BbbSession) -> None:
@@ -117,10 +137,32 @@ class FakeBbbState:
         with self._lock:
             return self._sessions.get(token or "")
 
+    def attendees(self, meeting: str) -> list[BbbSession]:
+        """The users in ``meeting`` (one entry per user id, however many sessions it has), oldest first."""
+        with self._lock:
+            if meeting in self._ended:
+                return []
+            users: dict[str, BbbSession] = {}
+            for s in self._sessions.values():
+                if s.meeting == meeting and not s.kicked:
+                    users.setdefault(s.user_id, s)
+            return list(users.values())
+
+    def set_role(self, sessions: list[BbbSession], role: str) -> None:
+        """Promote or demote the users of ``sessions`` (every session of each user)."""
+        with self._lock:
+            users = {s.user_id for s in sessions}
+            for s in self._sessions.values():
+                if s.user_id in users:
+                    s.role = role
+
     def end(self, meeting: str) -> int:
         """Mark ``meeting`` ended; returns how many sessions were in it."""
         with self._lock:
             self._ended.add(meeting)
+            created = self.meetings.get(meeting)
+            if created is not None:
+                created.ended = True
             return sum(1 for s in self._sessions.values() if s.meeting == meeting)
 
     def ended(self, meeting: str) -> bool:
@@ -194,15 +236,54 @@ def fake_checksum() -> str:
     return secrets.token_hex(20)
 
 
+def _join_role(state: FakeBbbState, q, parent: BbbSession | None) -> str | None:
+    """The role of a join: the parent's for a getJoinUrl clone, else ``role`` or the meeting's password."""
+    if parent is not None:
+        return parent.role
+    role = q.get("role", "").upper()
+    if role in ROLES:
+        return role
+    created = state.meetings.get(q.get("meetingID", ""))
+    password = q.get("password")
+    if created is not None and password:
+        if password == created.moderator_pw:
+            return "MODERATOR"
+        if password == created.attendee_pw:
+            return "VIEWER"
+        return None
+    return None if state.secret is not None else "VIEWER"
+
+
+def _join_refused(state: FakeBbbState, request: Request, meeting: str) -> Response | None:
+    """Why a join is refused, or ``None``."""
+    q = request.query_params
+    if not meeting or not q.get("checksum") or not checksum_ok(request, "join"):
+        state.record("join", meeting=meeting or None, ok=False, reason="checksumError")
+        return _xml_failed("checksumError", "Checksums do not match")
+    created = state.meetings.get(meeting)
+    if state.ended(meeting) or (state.secret is not None and created is None):
+        state.record("join", meeting=meeting, ok=False, reason="meetingNotFound")
+        return _xml_failed("meetingNotFound", "We could not find a meeting with that meeting ID")
+    if created is not None and q.get("createTime") and q.get("createTime") != str(created.create_time):
+        state.record("join", meeting=meeting, ok=False, reason="mismatchCreateTime")
+        return _xml_failed("mismatchCreateTime", "The createTime parameter submitted mismatches with the current meeting.")
+    return None
+
+
 async def _join(request: Request) -> Response:
     state, q = _state(request), request.query_params
     meeting = q.get("meetingID", "")
-    if not meeting or not q.get("checksum"):
-        state.record("join", meeting=meeting or None, ok=False, reason="checksumError")
-        return _xml_failed("checksumError", "Checksums do not match")
-    if state.ended(meeting):
-        state.record("join", meeting=meeting, ok=False, reason="meetingNotFound")
-        return _xml_failed("meetingNotFound", "We could not find a meeting with that meeting ID")
+    refused = _join_refused(state, request, meeting)
+    if refused is not None:
+        return refused
+    parent = state.session(q.get("parent"))
+    parent = parent if parent is not None and parent.meeting == meeting else None
+    role = _join_role(state, q, parent)
+    if role is None:
+        state.record("join", meeting=meeting, ok=False, reason="invalidPassword")
+        return _xml_failed("invalidPassword", "You either did not supply a password or the password supplied is "
+                           "neither the attendee or moderator password for this conference.")
+    user_id = parent.user_id if parent else "w_" + secrets.token_hex(6)
     session = BbbSession(
         token=secrets.token_hex(8),
         meeting=meeting,
@@ -212,6 +293,9 @@ async def _join(request: Request) -> Response:
         userdata=_userdata(request),
         jsessionid=secrets.token_hex(16).upper(),
         parent=q.get("parent") or None,
+        user_id=user_id,
+        ext_user_id=parent.ext_user_id if parent else (q.get("userID") or user_id),
+        role=role,
     )
     state.add_session(session)
     state.record(
@@ -222,11 +306,16 @@ async def _join(request: Request) -> Response:
         enforce_layout=session.enforce_layout,
         userdata=dict(session.userdata),
         parent=session.parent,
+        user_id=session.user_id,
+        ext_user_id=session.ext_user_id,
+        role=session.role,
         host=request.url.netloc,
         cookie_sent=request.cookies.get(SESSION_COOKIE),
     )
     response = RedirectResponse(f"{base_url(request)}/html5client/join?sessionToken={session.token}", 302)
-    response.set_cookie(SESSION_COOKIE, session.jsessionid, path="/bigbluebutton", httponly=True)
+    # Path=/: BBB 3.0 clients send JSESSIONID to /api/rest/* and /graphql too, which nginx checks with
+    # bbb-web's checkGraphqlAuthorization (BBB issue #25212), and so to the invite service on the same host.
+    response.set_cookie(SESSION_COOKIE, session.jsessionid, path="/", httponly=True)
     return response
 
 
@@ -257,8 +346,12 @@ async def _get_join_url(request: Request) -> Response:
     if layout:
         params["enforceLayout"] = layout
     params.update({USERDATA_PREFIX + k: v for k, v in userdata.items()})
-    params.update(parent=session.token, checksum=fake_checksum())
-    url = f"{base_url(request)}/bigbluebutton/api/join?{urlencode(params)}"
+    params["parent"] = session.token
+    if state.secret is not None:  # bbb-web signs the URL it mints with its own secret
+        query = signed_query("join", params, state.secret)
+    else:
+        query = urlencode({**params, "checksum": fake_checksum()})
+    url = f"{base_url(request)}/bigbluebutton/api/join?{query}"
     state.record("getJoinUrl", meeting=session.meeting, ok=True, url=url, **common)
     return JSONResponse({"response": {"returncode": "SUCCESS", "message": "Join URL provided", "url": url}})
 
@@ -272,13 +365,19 @@ async def _enter(request: Request) -> Response:
 
 async def _client(request: Request) -> Response:
     state = _state(request)
+    token = request.query_params.get("sessionToken", "")
     config = {
-        "token": request.query_params.get("sessionToken", ""),
+        "token": token,
         "pollMs": state.status_poll_ms,
         "layoutEvents": list(state.layout_events),
         "base": base_url(request),
     }
-    return HTMLResponse(client_page(config, request.app.state.client_js))
+    session = state.session(token)
+    meeting = state.meetings.get(session.meeting) if session is not None else None
+    head = ""
+    if session is not None and meeting is not None and meeting.plugin_manifests:
+        head = plugin_head(session, meeting, request.app.state.plugin_settings)
+    return HTMLResponse(client_page(config, request.app.state.client_js, head))
 
 
 async def _logged_out(request: Request) -> Response:
@@ -342,6 +441,13 @@ async def _mute(request: Request) -> Response:
     return _targeted(request, "ctl_mute", _state(request).moderator_mute)
 
 
+async def _role(request: Request) -> Response:
+    role = request.query_params.get("role", "").upper()
+    if role not in ROLES:
+        return PlainTextResponse("role must be MODERATOR or VIEWER", status_code=400)
+    return _targeted(request, "ctl_role", lambda sessions: _state(request).set_role(sessions, role))
+
+
 def _read_client_js() -> str:
     from importlib.resources import files
 
@@ -353,12 +459,22 @@ def create_bbb_app(
     get_join_url: bool = True,
     layout_events: tuple[str, ...] = DEFAULT_LAYOUT_EVENTS,
     status_poll_ms: int = 250,
+    secret: str | None = None,
+    plugin_dir: str | Path | None = None,
+    invite_base: str | None = None,
+    plugin_settings: dict[str, Any] | None = None,
+    graphql_user_agent_check: bool = False,
 ) -> Starlette:
     """A fresh fake BBB server; its state and log are ``app.state.fake`` (a :class:`FakeBbbState`).
 
     ``get_join_url=False`` is a BBB 2.x server (no getJoinUrl); ``layout_events`` are the window event
     names the client page listens to (``("CHANGE_ENFORCED_LAYOUT",)`` = an early 3.0 client);
     ``status_poll_ms`` is how often the page asks whether it was ended, kicked or muted.
+
+    ``secret``: check checksums, require created meetings and roles (see the module docstring).
+    ``plugin_dir``: the repository's ``bbb-plugin/`` (its ``host/`` and ``dist/`` are served);
+    ``invite_base``: where ``/roomagent-invite/`` forwards to (also settable later as
+    ``app.state.invite_base``); ``plugin_settings``: what the plugins read as their settings.
     """
     routes = [
         Route("/", _logged_out),
@@ -373,12 +489,18 @@ def create_bbb_app(
         Route("/_fake/end", _end, methods=["POST"]),
         Route("/_fake/kick", _kick, methods=["POST"]),
         Route("/_fake/mute", _mute, methods=["POST"]),
+        Route("/_fake/role", _role, methods=["POST"]),
+        *api_routes(),
+        *plugin_routes(Path(plugin_dir) if plugin_dir is not None else None),
     ]
     app = Starlette(routes=routes)
     app.state.fake = FakeBbbState(
-        get_join_url=get_join_url, layout_events=layout_events, status_poll_ms=status_poll_ms
+        get_join_url=get_join_url, layout_events=layout_events, status_poll_ms=status_poll_ms, secret=secret,
+        graphql_user_agent_check=graphql_user_agent_check,
     )
     app.state.client_js = _read_client_js()
+    app.state.invite_base = invite_base
+    app.state.plugin_settings = plugin_settings if plugin_settings is not None else DEFAULT_PLUGIN_SETTINGS
     return app
 
 

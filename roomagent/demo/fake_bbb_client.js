@@ -169,7 +169,8 @@
     main.querySelector(".meeting").textContent = info.meetingID;
     main.querySelector(".user").textContent = info.fullname;
     main.querySelector(".session").textContent = info.sessionName || "";
-    document.body.replaceChildren(main);
+    // Only the "Joining…" line goes: a plugin host's container elsewhere in the body stays.
+    document.getElementById("loading").replaceWith(main);
     document.title = "BigBlueButton - " + info.meetingID;
     for (const name of cfg.layoutEvents) {
       window.addEventListener(name, (ev) => {

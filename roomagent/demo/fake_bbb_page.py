@@ -71,8 +71,12 @@ def _script_json(value: Any) -> str:
     return json.dumps(value).replace("<", "\\u003c")
 
 
-def client_page(config: dict[str, Any], client_js: str) -> str:
-    """The client page for one ``sessionToken``; ``config`` goes to the script as JSON."""
+def client_page(config: dict[str, Any], client_js: str, plugin_head: str = "") -> str:
+    """The client page for one ``sessionToken``; ``config`` goes to the script as JSON.
+
+    ``plugin_head`` is the plugin host's markup (``fake_bbb_plugins.plugin_head``), placed after the
+    client's own script so that the plugins find the client there.
+    """
     tiles = "".join(f'<div style="background:{colour}">{initials}</div>' for colour, initials in _TILES)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>BigBlueButton</title>
@@ -82,7 +86,7 @@ def client_page(config: dict[str, Any], client_js: str) -> str:
 <template id="client-template">{_TEMPLATE.format(tiles=tiles)}</template>
 <script type="application/json" id="fake-bbb-config">{_script_json(config)}</script>
 <script>{client_js}</script>
-</body></html>
+{plugin_head}</body></html>
 """
 
 

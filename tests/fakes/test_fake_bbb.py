@@ -52,7 +52,7 @@ def test_join_answers_302_into_the_client_and_sets_a_session_cookie(bbb_server: 
     token = parse_qs(urlsplit(reply.headers["location"]).query)["sessionToken"][0]
     assert reply.headers["location"] == f"{bbb_server.url}/html5client/join?sessionToken={token}"
     cookie = reply.headers["set-cookie"]
-    assert cookie.startswith("JSESSIONID=") and "Path=/bigbluebutton" in cookie and "HttpOnly" in cookie
+    assert cookie.startswith("JSESSIONID=") and "Path=/;" in cookie and "HttpOnly" in cookie
     [join] = bbb_server.log("join")
     assert join["ok"] is True and join["token"] == token and join["meeting"] == "m1"
     assert join["full_name"] == "Room H 0104" and join["userdata"] == {"bbb_auto_join_audio": "true"}

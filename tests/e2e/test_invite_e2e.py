@@ -1,0 +1,111 @@
+"""The meeting side end to end: a moderator invites the room from BigBlueButton, the installed agent
+joins as the room user, the moderator steers it through the invite service.
+
+Real parts: the fake BigBlueButton 3 (checksums, meetings, roles, bbb-web's session check), the invite
+service, the reference directory with its relay on a real mosquitto, and ``roomagent run`` under Xvfb
+with two monitors, the code typed with xdotool.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.control.broker import Mosquitto
+from tests.e2e.test_room_e2e import ROOM_TOML
+from tests.e2e.xvfb import Xvfb, missing_tools, wait_for
+from tests.invite.world import World
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xvfb,
+              pytest.mark.skipif(bool(missing_tools()), reason=f"X tools missing: {missing_tools()}")]
+
+
+@pytest.fixture
+def xvfb():
+    server = Xvfb().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def world(tmp_path):
+    broker = Mosquitto(tmp_path).start()
+    w = World(broker.url)
+    w.broker = broker
+    yield w
+    w.stop()
+    broker.stop()
+
+
+def test_a_moderator_invites_the_room_and_controls_it_from_the_meeting(xvfb, world, tmp_path):
+    bbb = world.bbb
+    bbb.create("lecture-42")
+    teacher = bbb.join("lecture-42", "Prof. Ada", "MODERATOR")
+    student = bbb.join("lecture-42", "Student Bob", "VIEWER")
+
+    # A viewer cannot invite; the moderator can.
+    refused = world.call("POST", "/invites", student, json={"server_id": "uni-a"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_moderator"
+    invite = world.call("POST", "/invites", teacher, json={"server_id": "uni-a"})
+    assert invite.status_code == 201, invite.text
+    invite = invite.json()
+
+    config = tmp_path / "room.toml"
+    config.write_text(ROOM_TOML.format(directory=world.directory.url, mqtt=f'[mqtt]\nurl = "{world.broker.url}"'))
+    home = tmp_path / "home"
+    home.mkdir()
+    log_path = tmp_path / "agent.log"
+    env = {**xvfb.env, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
+           "XDG_CACHE_HOME": str(home / "cache"), "QTWEBENGINE_DISABLE_SANDBOX": "1"}
+    with log_path.open("w") as log_file:
+        agent = subprocess.Popen([sys.executable, "-m", "roomagent", "run", "--config", str(config)],
+                                 env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    log = lambda: log_path.read_text()  # noqa: E731
+    try:
+        left = xvfb.find_window("roomagent screen left")
+        wait_for(lambda: "ready" in log(), "the agent to be ready")
+        xvfb.type_text(left, invite["code"].replace("-", "").lower())
+        wait_for(lambda: "state joining -> in_meeting" in log(), "the room to be in the meeting")
+        ready = wait_for(lambda: len([r for r in bbb.log("ready") if r["meeting"] == "lecture-42"]) >= 2
+                         and bbb.log("ready"), "both client pages to enter the meeting")
+
+        # Both screens joined as the room user, not as the teacher.
+        joins = {r["token"]: r for r in bbb.log("join") if r["ok"]}
+        room_join = next(r for r in joins.values() if r["full_name"] == "Room · University A" and not r["parent"])
+        assert room_join["role"] == "VIEWER" and room_join["ext_user_id"].startswith("roomagent-room-")
+        teacher_id = joins[teacher.token]["user_id"]
+        screens = {r["session_name"]: joins[r["token"]] for r in ready if r["meeting"] == "lecture-42"}
+        assert set(screens) == {"left", "right"}
+        for screen in screens.values():
+            assert screen["user_id"] == room_join["user_id"] != teacher_id
+            assert screen["full_name"] == "Room · University A" and screen["role"] == "VIEWER"
+
+        # The moderator sees the room and steers it; the viewer cannot.
+        [room] = world.call("GET", "/room", teacher).json()["rooms"]
+        assert room["status"] == "joined" and room["room"] == {"id": "h0104", "name": "Lecture hall H 0104"}
+        assert room["state"]["meeting"]["id"] == "lecture-42" and room["state"]["layout"] == "lecture"
+        command = {"invite": invite["invite"], "command": {"action": "set_layout", "layout": "discussion"}}
+        denied = world.call("POST", "/room/commands", student, json=command)
+        assert denied.status_code == 403 and denied.json()["error"]["code"] == "not_moderator"
+        switched = world.call("POST", "/room/commands", teacher, json=command)
+        assert switched.status_code == 200 and switched.json()["status"] == "ok", switched.text
+        seen = wait_for(lambda: len(bbb.log("layout")) >= 2 and bbb.log("layout"), "the layout on both screens")
+        assert {(r["session_name"], r["layout"]) for r in seen if r["event"] == "SET_ENFORCED_LAYOUT"} == {
+            ("left", "CAMERAS_ONLY"), ("right", "PRESENTATION_ONLY")}
+        muted = world.call("POST", "/room/commands", teacher, json={**command, "command": {"action": "mute"}})
+        assert muted.status_code == 200 and muted.json()["data"] == {"muted": True}, muted.text
+        [room] = world.call("GET", "/room", teacher).json()["rooms"]
+        assert room["state"]["muted"] is True and room["state"]["layout"] == "discussion"
+        assert json.dumps(room).count(invite["code"]) == 1  # the code, once; no join URL, no secret
+    finally:
+        agent.terminate()
+        try:
+            status = agent.wait(20)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+            status = None
+    assert status == 0, log()
+    assert invite["code"] not in log()

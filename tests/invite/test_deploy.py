@@ -1,0 +1,100 @@
+"""What an operator installs for the invite service: the example configuration, the unit, the nginx snippet."""
+
+from __future__ import annotations
+
+import configparser
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from roomagent.configload import EX_CONFIG
+from roomagent.invite.settings import InviteSettings, load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "kiosk" / "invite.example.toml"
+UNIT = REPO / "systemd" / "roomagent-invite.service"
+
+
+def _with_secret_files(tmp_path: Path) -> Path:
+    """The example with its secret files (absolute /etc paths) moved to ``tmp_path``."""
+    text = EXAMPLE.read_text()
+    for path in set(re.findall(r'"(/etc/roomagent/invite/[^"]+)"', text)):
+        local = tmp_path / path.lstrip("/")
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_text("s" * 40 + "\n")
+        text = text.replace(f'"{path}"', f'"{local}"')
+    config = tmp_path / "invite.toml"
+    config.write_text(text)
+    return config
+
+
+def test_the_example_configuration_is_valid(tmp_path: Path) -> None:
+    settings = load_settings(_with_secret_files(tmp_path))
+    assert settings.bbb.secret is not None and settings.bbb.secret.get_secret_value() == "s" * 40
+    assert list(settings.tokens) == ["uni-a"] and settings.directory.default_server == "uni-a"
+    # Every key of the model's top level is explained in the example.
+    documented = set(tomllib.loads(EXAMPLE.read_text()))
+    assert set(InviteSettings.model_fields) <= documented
+
+
+def test_a_broken_configuration_exits_78_with_key_paths(tmp_path: Path) -> None:
+    config = _with_secret_files(tmp_path)
+    text = config.read_text().replace('checksum = "sha256"', 'checksum = "md5"')
+    text = text.replace("invites_per_minute = 6", "invites_per_minute = 0")
+    config.write_text(re.sub(r'uni-a = \{ file = "[^"]+" \}', 'uni-a = { file = "/nonexistent/token" }', text))
+    done = subprocess.run([sys.executable, "-m", "roomagent", "invite", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == EX_CONFIG
+    assert "bbb.checksum: must be one of sha1, sha256, sha384, sha512" in done.stderr
+    assert "limits.invites_per_minute:" in done.stderr
+    assert "tokens.uni-a: token file /nonexistent/token does not exist" in done.stderr
+
+
+def test_the_unit_runs_unprivileged_and_hardened() -> None:
+    unit = configparser.RawConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit.read_string(re.sub(r"^(SystemCallFilter)=~", r"\1Deny=", UNIT.read_text(), flags=re.M))
+    service = unit["Service"]
+    assert service["User"] == "roomagent-invite" and service["RestartPreventExitStatus"] == "78"
+    assert "--host 127.0.0.1" in service["ExecStart"] and " invite " in service["ExecStart"]
+    for key in ("NoNewPrivileges", "ProtectSystem", "PrivateDevices", "PrivateTmp", "ProtectHome"):
+        assert service[key] in ("yes", "strict"), key
+    assert service["CapabilityBoundingSet"] == "" and "QTWEBENGINE" not in UNIT.read_text()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_the_unit_verifies_and_scores_well(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    units = root / "usr/lib/systemd/system"
+    units.mkdir(parents=True)
+    shutil.copy(UNIT, units)
+    binary = root / "opt/roomagent-server/bin/roomagent"
+    binary.parent.mkdir(parents=True)
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    for host_dir in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")):
+        for name in ("network-online.target", "multi-user.target", "basic.target", "sysinit.target"):
+            if (host_dir / name).exists() and not (units / name).exists():
+                shutil.copy(host_dir / name, units / name)
+    done = subprocess.run(["systemd-analyze", "verify", f"--root={root}", "roomagent-invite.service"],
+                          capture_output=True, text=True, timeout=120)
+    complaints = [line for line in done.stderr.splitlines() if "roomagent-invite" in line]
+    assert complaints == [], done.stderr
+    score = subprocess.run(["systemd-analyze", "security", "--offline=true", f"--root={root}",
+                            "roomagent-invite.service"], capture_output=True, text=True, timeout=120)
+    match = re.search(r"Overall exposure level for roomagent-invite\.service: ([\d.]+)", score.stdout)
+    assert match, score.stdout + score.stderr
+    print(f"systemd-analyze security roomagent-invite.service: {match.group(1)}")
+    assert float(match.group(1)) <= 2.0
+
+
+def test_the_nginx_snippet_strips_the_prefix_and_limits_bodies() -> None:
+    text = (REPO / "kiosk" / "nginx" / "roomagent-invite.nginx").read_text()
+    assert re.search(r"location /roomagent-invite/ \{", text)
+    assert re.search(r"proxy_pass http://127\.0\.0\.1:8091/;", text)  # trailing slash: prefix stripped
+    assert "client_max_body_size" in text
