@@ -48,8 +48,8 @@ demo: setup plugin
 	QTWEBENGINE_DISABLE_SANDBOX=1 $(VENV)/bin/roomagent demo $(DEMO_ARGS)
 
 # The README's screenshots: the real agent under Xvfb with two monitors, driven with xdotool.
-screenshots: setup
-	ROOMAGENT_SCREENSHOTS=$(CURDIR)/kiosk/screenshots QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m pytest -q tests/e2e
+screenshots: setup plugin
+	ROOMAGENT_SCREENSHOTS=$(CURDIR)/kiosk/screenshots QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m pytest -q tests/e2e tests/plugin
 
 bench: setup
 	QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m tests.bench

@@ -26,6 +26,29 @@ export const POLL_ACTIVE_MS = 2000;
 export const POLL_IDLE_MS = 10000;
 const WINDOW_ID = 'roomagent-window';
 
+/** What must survive a reload of the client page (same BBB session only): this user's invites and
+ * those whose joining already muted them. */
+const INVITES_KEY = 'roomagent-invites';
+const MUTED_KEY = 'roomagent-muted';
+const KEPT = 20;
+
+function loadList(key: string, sessionToken: string | undefined): string[] {
+  try {
+    const saved = JSON.parse(window.sessionStorage.getItem(`${key}-${sessionToken ?? ''}`) ?? '[]');
+    return Array.isArray(saved) ? saved.filter((id): id is string => typeof id === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveList(key: string, sessionToken: string | undefined, values: string[]): void {
+  try {
+    window.sessionStorage.setItem(`${key}-${sessionToken ?? ''}`, JSON.stringify(values.slice(-KEPT)));
+  } catch {
+    // Storage refused (private mode, quota): the lists then last until the page reloads.
+  }
+}
+
 function isBusy(state: PluginState): boolean {
   return state.inviteOpen || state.controlOpen || state.rooms.some((room) => room.status === 'waiting');
 }
@@ -76,7 +99,8 @@ export function RoomagentPlugin({ uuid, pluginName }: Props): null {
     controlOpen: false,
     rooms: [],
     roomsError: null,
-    myInvites: [],
+    myInvites: loadList(INVITES_KEY, sessionToken),
+    mutedFor: loadList(MUTED_KEY, sessionToken),
     seenJoined: [],
     notice: null,
     refresh: () => {},
@@ -85,20 +109,26 @@ export function RoomagentPlugin({ uuid, pluginName }: Props): null {
   const t = makeTranslate(state.messages);
 
   useEffect(() => installStyles(), []);
+  useEffect(() => saveList(INVITES_KEY, sessionToken, state.myInvites), [state.myInvites]);
+  useEffect(() => saveList(MUTED_KEY, sessionToken, state.mutedFor), [state.mutedFor]);
   useEffect(() => store.set({ messages: locale?.messages ?? {} }), [locale?.messages]);
   useEffect(() => store.set({ client: new InviteClient(baseUrl, sessionToken) }), [baseUrl, sessionToken]);
   useEffect(() => (isModerator ? startPolling(store) : undefined), [isModerator, state.client]);
 
   const joined = state.rooms.filter((room) => room.status === 'joined');
 
-  // A room that joins opens the control once, and mutes the teacher whose invite it was.
+  // A room that joins opens the control once, and mutes the teacher whose invite it was, once per invite
+  // (remembered over a reload of the page, so a reload after the join does not mute again).
   useEffect(() => {
     const fresh = joined.filter((room) => !state.seenJoined.includes(room.invite));
     if (fresh.length === 0) return;
-    const mine = fresh.some((room) => state.myInvites.includes(room.invite));
+    const toMute = fresh.map((room) => room.invite)
+      .filter((invite) => state.myInvites.includes(invite) && !state.mutedFor.includes(invite));
+    const mine = toMute.length > 0;
     const notice = mine ? muteTeacher() : state.notice;
     store.set((current) => ({
       seenJoined: [...current.seenJoined, ...fresh.map((room) => room.invite)],
+      mutedFor: [...current.mutedFor, ...toMute],
       controlOpen: true,
       notice,
     }));

@@ -16,6 +16,8 @@ export interface PluginState {
   roomsError: unknown;
   /** Invites this user created here: only their joining mutes this user's microphone. */
   myInvites: string[];
+  /** This user's invites whose joining already muted them (kept over a reload: never muted twice). */
+  mutedFor: string[];
   /** Invites seen joined (so a room that joins opens the control once, and mutes once). */
   seenJoined: string[];
   notice: NoticeKey | null;

@@ -18,7 +18,7 @@ const CSS = `
 .ra-btn { background: #0f70d7; color: #fff; border: 0; border-radius: 4px; padding: 7px 12px; font-size: 14px; cursor: pointer; margin: 2px 4px 2px 0; }
 .ra-btn:disabled { background: #8b9aa8; cursor: default; }
 .ra-btn.ra-light { background: #e4ecf5; color: #0f3f73; }
-.ra-btn.ra-current { background: #0b4d95; box-shadow: inset 0 0 0 2px #f7b500; }
+.ra-btn.ra-current { background: #0b4d95; color: #fff; box-shadow: inset 0 0 0 2px #f7b500; }
 .ra-btn.ra-danger { background: #df2721; }
 .ra-code { font-size: 44px; font-weight: bold; letter-spacing: 4px; text-align: center; margin: 10px 0 4px;
   font-family: "DejaVu Sans Mono", monospace; }

@@ -6,14 +6,15 @@ The plugin must be built first (``make plugin``; ``make test`` does it): the tes
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from starlette.applications import Starlette
 
 from roomagent.demo.fake_bbb import create_bbb_app
 from roomagent.invite.checksum import signed_query
@@ -48,7 +49,7 @@ def browser() -> Iterator[Browser]:
 class FakeBbb:
     """The fake BBB with plugins enabled, signing its API calls with :data:`BBB_SECRET`."""
 
-    def __init__(self, running: RunningServer, app) -> None:
+    def __init__(self, running: RunningServer, app: Starlette) -> None:
         self.running = running
         self.app = app
         self.url = running.url
@@ -67,8 +68,6 @@ class FakeBbb:
 
     def create(self, meeting: str, name: str = "Physics 101") -> None:
         """Create ``meeting`` with the roomagent plugin."""
-        import json
-
         self.api("create", meetingID=meeting, name=name,
                  pluginManifests=json.dumps([{"url": self.manifest_url}]))
 
@@ -93,7 +92,7 @@ def fake_bbb(plugin_dir: Path) -> Iterator[FakeBbb]:
 
 def open_client(browser: Browser, url: str, locale: str = "en-US") -> Page:
     """A fresh browser context (own cookies) on ``url``, the client page up and the plugin loaded."""
-    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 800})
+    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(UI_TIMEOUT_MS)
     page.goto(url)
@@ -101,5 +100,3 @@ def open_client(browser: Browser, url: str, locale: str = "en-US") -> Page:
     page.wait_for_selector("main#layout")
     return page
 
-
-__all__ = ["FakeBbb", "UI_TIMEOUT_MS", "open_client", "quote", "urlencode"]

@@ -44,6 +44,7 @@ class StubInvite:
         self.commands: list[dict[str, Any]] = []
         self.tokens: list[str] = []
         self.directory_down = False
+        self.rate_limited = False
         self.app = Starlette(routes=[
             Route("/servers", self._servers),
             Route("/invites", self._invites, methods=["POST"]),
@@ -70,6 +71,10 @@ class StubInvite:
                              "page": page, "per_page": per_page})
 
     async def _invites(self, request: Request) -> JSONResponse:
+        if self.rate_limited:
+            answer = _error(429, "rate_limited", "Too many invites.")
+            answer.headers["Retry-After"] = "30"
+            return answer
         wanted = (await request.json()).get("server_id")
         server = next((s for s in SERVERS if s["id"] == wanted), None)
         if server is None:

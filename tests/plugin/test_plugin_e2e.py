@@ -32,6 +32,7 @@ from roomagent.invite.main import run_in_thread as serve_invite
 from roomagent.invite.settings import InviteSettings
 from tests.control.broker import Mosquitto
 from tests.directory.helpers import free_port
+from tests.e2e.xvfb import wait_for
 from tests.plugin.conftest import BBB_SECRET, FakeBbb, open_client
 
 #: Failure guard: the agent starts Chromium for two screens and joins the fake BBB (seconds here).
@@ -99,6 +100,7 @@ def chain(fake_bbb: FakeBbb, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         invite.stop()
         directory.stop()
         broker.stop()
+    assert agent.returncode == 0, agent_log.read_text()
 
 
 def test_invite_code_room_joins_layout_switched_from_the_plugin(browser: Browser, fake_bbb: FakeBbb,
@@ -139,18 +141,36 @@ def test_invite_code_room_joins_layout_switched_from_the_plugin(browser: Browser
 
     expect(page.locator('[data-test="roomagentLayout-lecture"]')).to_have_attribute("aria-pressed", "true")
     expect(page.locator('[data-test="roomagentMicState"]')).to_have_attribute("data-muted", "false")
+    page.click('[data-test="roomagentInviteClose"]')  # the teacher is done with the code
+    expect(page.locator('[data-test="roomagentInviteDialog"]')).to_have_count(0)
     if shots:
         page.screenshot(path=str(shots / "plugin-room-control.png"))
+
+    page.fill('[data-test="roomagentMessageText"]', "We start in 5 minutes")
+    page.click('[data-test="roomagentMessageSend"]')
+    expect(page.locator('[data-test="roomagentReply"]')).to_have_text("Done.")
 
     before = len(fake_bbb.records("layout"))
     page.click('[data-test="roomagentLayout-discussion"]')
     expect(page.locator('[data-test="roomagentReply"]')).to_have_text("Done.")
     expect(page.locator('[data-test="roomagentLayout-discussion"]')).to_have_attribute("aria-pressed", "true")
     # Applied in the room: both of its BBB sessions got the layout event.
-    switched = fake_bbb.records("layout")[before:]
-    assert {r["session_name"] for r in switched if r.get("event") == "SET_ENFORCED_LAYOUT"} == {"main", "side"}
+    def switched() -> set[str]:
+        records = fake_bbb.records("layout")[before:]
+        return {r["session_name"] for r in records if r.get("event") == "SET_ENFORCED_LAYOUT"}
+
+    assert wait_for(lambda: len(switched()) >= 2 and switched(), "both room sessions to switch") == {"main", "side"}
 
     page.click('[data-test="roomagentMute"]')
     expect(page.locator('[data-test="roomagentReply"]')).to_have_text("Done.")
     expect(page.locator('[data-test="roomagentMicState"]')).to_have_attribute("data-muted", "true")
+
+    # Remove the room (two clicks: the first asks to confirm); it leaves and the control says so.
+    remove = page.locator('[data-test="roomagentRemoveRoom"]')
+    remove.click()
+    expect(remove).to_have_text("Click again to remove the room")
+    remove.click()
+    expect(page.locator('[data-test="roomagentRoomLeft"]')).to_contain_text("has left the meeting",
+                                                                           timeout=JOIN_TIMEOUT_MS)
+    expect(page.locator('[data-test="roomagentRoom"]')).to_have_count(0)
     page.context.close()

@@ -68,10 +68,17 @@ def test_invite_then_room_control(browser: Browser, fake_bbb: FakeBbb, stub: Stu
     expect(reply).to_have_text("That input has no picture.")
     expect(reply).to_have_attribute("data-status", "error")
 
+    page.click('[data-test="roomagentShare-hdmi1"]')
+    expect(page.locator('[data-test="roomagentSignal-hdmi1"]')).to_have_text("being shared")
+    page.click('[data-test="roomagentStopShare"]')
+    expect(page.locator('[data-test="roomagentStopShare"]')).to_have_count(0)
+    expect(page.locator('[data-test="roomagentSignal-hdmi1"]')).to_have_text("picture")
+
     page.click('[data-test="roomagentMute"]')
     expect(page.locator('[data-test="roomagentMicState"]')).to_have_attribute("data-muted", "true")
     expect(page.locator('[data-test="roomagentUnmute"]')).to_be_visible()
-    assert [c["action"] for c in stub.commands] == ["set_layout", "share_source", "mute"]
+    assert [c["action"] for c in stub.commands] == ["set_layout", "share_source", "share_source", "stop_share",
+                                                    "mute"]
     page.context.close()
 
 
@@ -95,4 +102,59 @@ def test_viewer_gets_no_invite_item(browser: Browser, fake_bbb: FakeBbb, stub: S
     page.click('[data-test="actionsButton"]')
     expect(page.locator('[data-test="actionsDropdown"]')).to_be_visible()
     expect(page.locator('[data-test="roomagentInviteItem"]')).to_have_count(0)
+    page.context.close()
+
+
+def test_search_pages_and_rate_limit_in_words(browser: Browser, fake_bbb: FakeBbb, stub: StubInvite) -> None:
+    fake_bbb.create("stub-4")
+    page = open_client(browser, fake_bbb.join_url("stub-4", "Prof. Cy", "MODERATOR"))
+    page.click('[data-test="actionsButton"]')
+    page.click('[data-test="roomagentInviteItem"]')
+    expect(page.locator('[data-test="roomagentPage"]')).to_have_text("Page 1 of 2")
+    page.fill('[data-test="roomagentServerSearch"]', "institute")
+    expect(page.locator('[data-test="roomagentServer-uni-a"]')).to_have_count(0)
+    # A server this BBB holds no token for is listed but cannot be chosen.
+    expect(page.locator('[data-test="roomagentServer-inst-03"] input')).to_be_disabled()
+    page.click('[data-test="roomagentNextPage"]')
+    expect(page.locator('[data-test="roomagentPage"]')).to_have_text("Page 2 of 2")
+    expect(page.locator('[data-test="roomagentServerList"] li')).to_have_count(2)
+    page.click('[data-test="roomagentServer-inst-07"]')
+    expect(page.locator('[data-test="roomagentServerUrl"]')).to_contain_text("https://dir.inst-07.example")
+
+    stub.rate_limited = True
+    page.click('[data-test="roomagentCreateCode"]')
+    expect(page.locator('[data-test="roomagentError"]')).to_have_text("Too many requests. Try again in 30 seconds.")
+    expect(page.locator('[data-test="roomagentCode"]')).to_have_count(0)
+    stub.rate_limited = False
+    page.click('[data-test="roomagentCreateCode"]')
+    code = page.locator('[data-test="roomagentCode"]')
+    expect(code).to_have_text(re.compile(r"^\w{3}-\w{3}-\w{3}$"))
+    assert [(r["code"], r["server"]["id"]) for r in stub.rooms] == [(code.inner_text(), "inst-07")]
+    page.context.close()
+
+
+def test_reloads_mute_the_teacher_once(browser: Browser, fake_bbb: FakeBbb, stub: StubInvite) -> None:
+    fake_bbb.create("stub-5")
+    page = open_client(browser, fake_bbb.join_url("stub-5", "Prof. Dee", "MODERATOR"))
+    token = page.evaluate("new URLSearchParams(location.search).get('sessionToken')")
+    page.click('[data-test="actionsButton"]')
+    page.click('[data-test="roomagentInviteItem"]')
+    page.click('[data-test="roomagentCreateCode"]')
+    expect(page.locator('[data-test="roomagentCode"]')).to_be_visible()
+
+    # Reloaded while the room is on its way: the plugin still knows the invite is this teacher's.
+    page.reload()
+    page.wait_for_selector("main#layout")
+    expect(page.locator('[data-test="muteMicButton"]')).to_be_visible()
+    stub.join(stub.rooms[0]["invite"])
+    expect(page.locator('[data-test="roomagentTeacherMuted"]')).to_have_attribute("data-notice", "teacher.muted")
+    expect(page.locator('[data-test="unmuteMicButton"]')).to_be_visible()
+
+    # Reloaded after the room joined: the control is back, the microphone is not muted a second time.
+    page.reload()
+    page.wait_for_selector("main#layout")
+    expect(page.locator('[data-test="roomagentRoomControl"]')).to_contain_text("Lecture Hall 1")
+    expect(page.locator('[data-test="muteMicButton"]')).to_be_visible()
+    expect(page.locator('[data-test="roomagentTeacherMuted"]')).to_have_count(0)
+    assert len([r for r in fake_bbb.records("mute") if r["token"] == token]) == 1
     page.context.close()
