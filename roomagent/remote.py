@@ -98,6 +98,10 @@ class RemoteControl(QObject):
         if route is None:
             log.warning("no reply route for %s", effect.origin)
             return
+        # Read-your-writes: the core has already decided the new state when it answers; publish it
+        # (undebounced) before the reply, so whoever reads ``state`` after an ``ok`` sees the effect.
+        self._on_state_changed(self._agent.state)
+        self._control.flush_state()
         self._control.reply(route, reply_model(effect))
 
     def _on_state_changed(self, state: RoomState) -> None:

@@ -177,6 +177,14 @@ class MqttControl(QObject):
         elif not self._debounce.isActive():
             self._debounce.start()
 
+    def flush_state(self) -> None:
+        """Publish a debounced snapshot now. Called before a command's reply: a reply that says ``ok``
+        must find the retained ``state`` already showing the command's effect (read-your-writes). Both
+        go out on the same connection, in this order, so the broker stores the state first."""
+        if self._debounce is not None and self._debounce.isActive():
+            self._debounce.stop()
+        self._flush_state()
+
     def publish_event(self, name: str, data: dict | None = None) -> None:
         """Publish ``{"event", "at", "data"}`` (QoS 1, not retained). Dropped while disconnected: a late
         event would mislead, and the retained state carries the truth."""
