@@ -72,3 +72,17 @@ def test_an_ok_reply_finds_the_retained_state_already_changed(room):
     assert reply["status"] == "ok"
     # Read right after the reply, no waiting: the state the reply's effect produced is already retained.
     assert retained_state(broker.port, agent.room)["state"] == "idle"
+
+
+def test_a_command_delivered_twice_runs_once_and_both_get_the_first_reply(room):
+    agent, broker, probe = room
+    payload = {"id": "dup-1", "action": "show_message", "text": "Delivered twice", "seconds": 5}
+    first = command(probe, agent.room, payload)
+    again = command(probe, agent.room, payload)  # what a QoS 1 redelivery looks like to the room
+    assert first == again == {"id": "dup-1", "status": "ok"}
+    other = command(probe, agent.room, {**payload, "text": "Same id, other content"})  # not a repeat
+    assert other["status"] == "ok"
+    lines = agent.log().splitlines()
+    ran = [line for line in lines if line.endswith("remote command show_message (dup-1)")]
+    assert len(ran) == 2  # the first and the one with other content
+    assert len([line for line in lines if line.endswith("(dup-1) arrived again: not run twice")]) == 1
