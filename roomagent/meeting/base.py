@@ -192,10 +192,9 @@ class MeetingAdapter(QObject):
             self._emit(event)
 
     def screen_loaded(self, screen_id: str, ok: bool, detail: str = "") -> None:
-        """Report a screen's join outcome once."""
+        """Report a screen's join outcome; a screen that joined already reports again when it shows the
+        meeting after a reload (a crash, a moderator's ``reload``), which ends a failure the core recorded."""
         if ok:
-            if screen_id in self.joined:
-                return
             self.joined.add(screen_id)
         self.emit(ev.ScreenLoaded(screen=screen_id, ok=ok, detail=detail))
 
