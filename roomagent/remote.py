@@ -84,6 +84,8 @@ class RemoteControl(QObject):
         self._control.command_received.connect(self._on_command_received)
         self._agent.remote_reply.connect(self._on_remote_reply)
         self._agent.state_changed.connect(self._on_state_changed)
+        if hasattr(self._control, "warning_changed"):
+            self._control.warning_changed.connect(lambda _text: self._on_state_changed(self._agent.state))
         self._control.start()
         self._on_state_changed(self._agent.state)
 
@@ -123,7 +125,11 @@ class RemoteControl(QObject):
             self._control.reply(repeat, reply)
 
     def _on_state_changed(self, state: RoomState) -> None:
-        self._control.publish_state(state.snapshot())
+        snapshot = state.snapshot()
+        link_warning = getattr(self._control, "warning", "")
+        if link_warning:  # the operator learns from the state that the room's MQTT link is contested
+            snapshot["warnings"] = [*snapshot["warnings"], link_warning]
+        self._control.publish_state(snapshot)
         for name, data in happenings(self._last, state):
             self._control.publish_event(name, data)
         self._last = state
