@@ -271,8 +271,8 @@ class MqttControl(QObject):
         else:
             log.warning("MQTT: connection lost; reconnecting")
         self.connection_changed.emit(up)
-        report, self._takeover_report = (self._takeover_report, None) if up else (None, self._takeover_report)
-        if report is not None:  # back: say what happened while the room was away
+        if up and self._takeover_report is not None:  # back: say what happened while the room was away
+            report, self._takeover_report = self._takeover_report, None
             self.publish_event("client_id_taken_over", report)
 
     def _on_net_problem(self, gen: int, why: str) -> None:

@@ -47,8 +47,8 @@ def room(tmp_path_factory):
     wait_answering(probe, agent.room)
     yield agent, broker, probe
     probe.close()
+    directory.close()  # first: a redemption still waiting for it would hold up the agent's shutdown
     agent.stop()
-    directory.close()
     broker.stop()
 
 
