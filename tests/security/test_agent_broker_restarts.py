@@ -5,6 +5,7 @@ few times; each time the agent comes back by itself, says ``online`` and republi
 from __future__ import annotations
 
 import json
+import time
 
 from tests.control.broker import Mosquitto, Probe
 from tests.security.agent_room import RoomProcess, wait_answering
@@ -27,14 +28,19 @@ def test_the_agent_returns_after_every_broker_restart(tmp_path):
             probe.subscribe("test/reply")
             wait_answering(probe, agent.room)
         fds = agent.fds()
+        back_s = []
         for _ in range(RESTARTS):
             broker.stop()
             broker.start()  # same port, empty: no retained message survives
+            started = time.monotonic()
             with Probe(broker.port) as probe:
-                probe.subscribe("test/reply")
+                probe.subscribe("test/reply", f"roomagent/{agent.room}/availability")
+                probe.wait_for(lambda m: m.topic.endswith("/availability") and m.payload == b"online")
+                back_s.append(time.monotonic() - started)  # a figure, not an assertion
                 assert wait_answering(probe, agent.room)["data"]["state"] == "idle"
             assert retained(broker.port, f"roomagent/{agent.room}/availability") == b"online"
             assert json.loads(retained(broker.port, f"roomagent/{agent.room}/state"))["state"] == "idle"
+        print(f"\nbroker restarts: the agent was back online after {', '.join(f'{t:.2f}' for t in back_s)} s")
         assert agent.alive() and agent.fds() - fds <= FDS_GROWTH_MAX
         assert "Traceback" not in agent.log()
     finally:

@@ -6,6 +6,8 @@ within a generous bound of where they were after the first meeting."""
 from __future__ import annotations
 
 import json
+import re
+import time
 
 import httpx
 import pytest
@@ -14,7 +16,7 @@ from roomagent.demo import meeting_server
 from roomagent.directory.server.main import run_in_thread as serve_directory
 from roomagent.directory.server.settings import DirectorySettings
 from roomagent.serving import run_in_thread as serve_app
-from tests.control.broker import Mosquitto, Probe
+from tests.control.broker import GUARD_S, Mosquitto, Probe
 from tests.security.agent_room import RoomProcess, command, wait_answering
 
 CYCLES = 5
@@ -58,7 +60,12 @@ def test_join_leave_cycles_leak_nothing(tmp_path, servers):
                 probe.wait_for(lambda m: m.topic.endswith("/state") and json.loads(m.payload)["state"] == "idle"
                                and json.loads(m.payload)["error"] is None, cycle + 1)
                 figures.append((agent.rss_kb(), agent.fds()))
-        assert agent.log().count("profile destroyed") == CYCLES  # every meeting's profile is gone
+        # The profile goes a moment after "idle" (deferred deletes): wait for the last one, then count.
+        deadline = time.monotonic() + GUARD_S
+        while f"[left-{CYCLES}] profile destroyed" not in agent.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        destroyed = set(re.findall(r"\[(left-\d+)\] profile destroyed", agent.log()))
+        assert destroyed == {f"left-{n}" for n in range(1, CYCLES + 1)}  # every meeting's profile is gone
         (rss, fds), (rss_end, fds_end) = figures[0], figures[-1]
         print(f"\njoin/leave: RSS after meeting 1 {rss} KiB, after {CYCLES} {rss_end} KiB; fds {fds} -> {fds_end}")
         assert rss_end - rss < RSS_GROWTH_MAX_KB and fds_end - fds <= FDS_GROWTH_MAX
