@@ -8,7 +8,7 @@ import os
 import signal
 
 from roomagent.core import commands as cmd
-from roomagent.core.state import ErrorKind, Lifecycle, ScreenStatus
+from roomagent.core.state import Lifecycle, ScreenStatus
 from roomagent.ui.lockdown import CRASH_LIMIT
 from tests.app.test_join_paths import WAIT_MS, directory, make_agent, meeting, new_code, type_code  # noqa: F401
 

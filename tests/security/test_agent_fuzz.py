@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from tests.control.broker import GUARD_S, Mosquitto, Probe
+from tests.control.broker import Mosquitto, Probe
 from tests.security.agent_room import RoomProcess, command, wait_answering
 
 #: Generous bounds on what a few hundred refused commands may leave behind.
