@@ -13,6 +13,7 @@ import logging
 
 from PySide6.QtCore import QObject
 
+from roomagent.control.dedup import RecentCommands
 from roomagent.core import effects as fx
 from roomagent.core.commands import CommandReply, ReplyError
 from roomagent.core.state import Lifecycle, RoomState
@@ -72,6 +73,9 @@ class RemoteControl(QObject):
         self._agent = agent
         self._control = control
         self._routes: dict[str, object] = {}
+        #: origin -> the de-duplication key of the command it answers
+        self._keys: dict[str, bytes] = {}
+        self._recent = RecentCommands()
         self._tokens = itertools.count(1)
         self._last: RoomState | None = None
 
@@ -80,6 +84,8 @@ class RemoteControl(QObject):
         self._control.command_received.connect(self._on_command_received)
         self._agent.remote_reply.connect(self._on_remote_reply)
         self._agent.state_changed.connect(self._on_state_changed)
+        if hasattr(self._control, "warning_changed"):
+            self._control.warning_changed.connect(lambda _text: self._on_state_changed(self._agent.state))
         self._control.start()
         self._on_state_changed(self._agent.state)
 
@@ -88,20 +94,42 @@ class RemoteControl(QObject):
         self._control.stop()
 
     def _on_command_received(self, command, route) -> None:
+        key = RecentCommands.key(command)
+        if key is not None:
+            new, reply = self._recent.arrived(key, route)
+            if not new:
+                log.warning("remote command %s (%s) arrived again: not run twice", command.action, command.id)
+                if reply is not None:
+                    self._control.reply(route, reply)
+                return
         origin = f"{_ORIGIN_PREFIX}{next(self._tokens)}"
         self._routes[origin] = route
+        if key is not None:
+            self._keys[origin] = key
         log.info("remote command %s (%s)", command.action, command.id or "no id")
         self._agent.dispatch_command(command, origin=origin)
 
     def _on_remote_reply(self, effect: fx.Reply) -> None:
         route = self._routes.pop(effect.origin, None)
+        key = self._keys.pop(effect.origin, None)
         if route is None:
             log.warning("no reply route for %s", effect.origin)
             return
-        self._control.reply(route, reply_model(effect))
+        # Read-your-writes: the core has already decided the new state when it answers; publish it
+        # (undebounced) before the reply, so whoever reads ``state`` after an ``ok`` sees the effect.
+        self._on_state_changed(self._agent.state)
+        self._control.flush_state()
+        reply = reply_model(effect)
+        self._control.reply(route, reply)
+        for repeat in self._recent.answered(key, reply) if key is not None else []:
+            self._control.reply(repeat, reply)
 
     def _on_state_changed(self, state: RoomState) -> None:
-        self._control.publish_state(state.snapshot())
+        snapshot = state.snapshot()
+        link_warning = getattr(self._control, "warning", "")
+        if link_warning:  # the operator learns from the state that the room's MQTT link is contested
+            snapshot["warnings"] = [*snapshot["warnings"], link_warning]
+        self._control.publish_state(snapshot)
         for name, data in happenings(self._last, state):
             self._control.publish_event(name, data)
         self._last = state

@@ -40,9 +40,11 @@ from roomagent.control.client import (
 )
 from roomagent.control.parse import parse_command
 from roomagent.control.policy import (
+    SESSION_TAKEN_OVER,
     Backoff,
     BrokerAddress,
     Outcome,
+    TakeoverGuard,
     Topics,
     classify_connack,
     classify_connect_error,
@@ -76,6 +78,9 @@ class MqttControl(QObject):
     connection_changed = Signal(bool)
     #: A refusal that retrying will not fix (credentials, TLS, ACL): a sentence for the operator.
     permanent_error = Signal(str)
+    #: The operator-facing warning about the link changed ('' when there is none): e.g. another client
+    #: connected with the room's client id. The glue adds it to the state's ``warnings``.
+    warning_changed = Signal(str)
 
     # Network thread -> main thread. The int is the client generation: signals of a client that was
     # replaced (MQTT 3.1.1 fall-back) or stopped arrive late and are dropped.
@@ -83,6 +88,7 @@ class MqttControl(QObject):
     _net_connected = Signal(int, bool)
     _net_problem = Signal(int, str)
     _net_fall_back = Signal(int)
+    _net_taken_over = Signal(int, int, float)
 
     def __init__(self, settings: MqttSection, room_id: str, *, version: str, parent: QObject | None = None,
                  client_id: str | None = None) -> None:
@@ -94,6 +100,11 @@ class MqttControl(QObject):
         self.topics = Topics(settings.topic_root, room_id)
         #: The reconnect policy; replaceable before ``start()`` (tests use shorter delays).
         self.backoff = Backoff()
+        #: When to stop fighting for a client id that others keep taking over; replaceable before ``start()``.
+        self.takeovers = TakeoverGuard()
+        self._warning = ""
+        self._takeover_report: dict | None = None  # published as an event once the room is back
+        self._warning_timer: QTimer | None = None
         self._mqtt5 = True
         self._client: mqtt.Client | None = None
         self._generation = 0
@@ -112,6 +123,7 @@ class MqttControl(QObject):
         self._net_connected.connect(self._on_net_connected, queued)
         self._net_problem.connect(self._on_net_problem, queued)
         self._net_fall_back.connect(self._on_net_fall_back, queued)
+        self._net_taken_over.connect(self._on_net_taken_over, queued)
 
     # ----- public API (main thread) -----------------------------------------------------------------------
     @property
@@ -123,6 +135,11 @@ class MqttControl(QObject):
     def protocol(self) -> str:
         """``"5"``, or ``"3.1.1"`` after the broker refused MQTT 5."""
         return "5" if self._mqtt5 else "3.1.1"
+
+    @property
+    def warning(self) -> str:
+        """The current warning about the link ('' when there is none); see ``warning_changed``."""
+        return self._warning
 
     def start(self) -> None:
         """Connect in the background (paho's thread does DNS, TCP and TLS); returns at once."""
@@ -139,6 +156,8 @@ class MqttControl(QObject):
         """Publish ``offline`` (retained, bounded wait for the broker's ack), disconnect, end the thread."""
         if self._retry is not None:
             self._retry.stop()
+        if self._warning_timer is not None:
+            self._warning_timer.stop()
         client = self._client
         if client is None:
             return
@@ -176,6 +195,14 @@ class MqttControl(QObject):
             self._flush_state()
         elif not self._debounce.isActive():
             self._debounce.start()
+
+    def flush_state(self) -> None:
+        """Publish a debounced snapshot now. Called before a command's reply: a reply that says ``ok``
+        must find the retained ``state`` already showing the command's effect (read-your-writes). Both
+        go out on the same connection, in this order, so the broker stores the state first."""
+        if self._debounce is not None and self._debounce.isActive():
+            self._debounce.stop()
+        self._flush_state()
 
     def publish_event(self, name: str, data: dict | None = None) -> None:
         """Publish ``{"event", "at", "data"}`` (QoS 1, not retained). Dropped while disconnected: a late
@@ -244,6 +271,9 @@ class MqttControl(QObject):
         else:
             log.warning("MQTT: connection lost; reconnecting")
         self.connection_changed.emit(up)
+        if up and self._takeover_report is not None:  # back: say what happened while the room was away
+            report, self._takeover_report = self._takeover_report, None
+            self.publish_event("client_id_taken_over", report)
 
     def _on_net_problem(self, gen: int, why: str) -> None:
         if gen != self._generation:
@@ -252,6 +282,34 @@ class MqttControl(QObject):
             log.error("MQTT: %s; retrying every few minutes until the configuration is fixed", why)
             self._last_problem = why
         self.permanent_error.emit(why)
+
+    def _on_net_taken_over(self, gen: int, count: int, pause_s: float) -> None:
+        if gen != self._generation:
+            return
+        window = self.takeovers.window_s
+        if pause_s:
+            text = (f"another client took the MQTT client id {self.client_id} over {count} times within "
+                    f"{window:.0f} s; the room stopped reconnecting for {pause_s:.0f} s (the broker should "
+                    "bind client ids to their users)")
+            log.error("MQTT: %s", text)
+            self.permanent_error.emit(text)
+        else:
+            text = f"another client connected with the MQTT client id {self.client_id} and took the room's session over"
+            log.warning("MQTT: %s (%d within %.0f s); reconnecting", text, count, window)
+        self._takeover_report = {"client_id": self.client_id, "count": count, "window_s": window,
+                                 "paused_s": round(pause_s, 1), "at": time.time()}
+        self._set_warning(text)
+        if self._warning_timer is None:
+            self._warning_timer = QTimer(self)
+            self._warning_timer.setSingleShot(True)
+            self._warning_timer.timeout.connect(lambda: self._set_warning(""))
+        # The warning stays until a whole window (plus any pause) passed without another takeover.
+        self._warning_timer.start(int((window + pause_s) * 1000))
+
+    def _set_warning(self, text: str) -> None:
+        if text != self._warning:
+            self._warning = text
+            self.warning_changed.emit(text)
 
     def _on_net_fall_back(self, gen: int) -> None:
         if gen != self._generation or not self._mqtt5:
@@ -329,12 +387,25 @@ class MqttControl(QObject):
             refusal, self._refusal = self._refusal, None
             if gen != self._generation:
                 return
-            outcome, why = refusal or (Outcome.TRANSIENT, f"connection lost ({reason})")
-            self._after_failure(gen, client, outcome, why)
+            if getattr(reason, "value", None) == SESSION_TAKEN_OVER:
+                self._after_takeover(gen, client)
+            else:
+                outcome, why = refusal or (Outcome.TRANSIENT, f"connection lost ({reason})")
+                self._after_failure(gen, client, outcome, why)
             if was_online:
                 self._net_connected.emit(gen, False)
         except Exception:
             log.exception("MQTT: on_disconnect failed")
+
+    def _after_takeover(self, gen: int, client: mqtt.Client) -> None:
+        """Another connection took the client id (MQTT 5 only: 3.1.1 brokers just close the socket).
+        Reconnect as after any loss, but after ``takeovers.limit`` within the window wait as long as after
+        a permanent refusal instead of knocking each other off forever."""
+        count = self.takeovers.record()
+        pause = self.backoff.next_delay(permanent=True) if self.takeovers.exhausted(count) else 0.0
+        delay = pause or self.backoff.next_delay()
+        client.reconnect_delay_set(delay, delay)
+        self._net_taken_over.emit(gen, count, pause)
 
     def _after_failure(self, gen: int, client: mqtt.Client, outcome: Outcome, why: str) -> None:
         """Choose the delay before paho's next attempt (paho sleeps right after this callback)."""

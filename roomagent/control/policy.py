@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import random
 import ssl
+import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from urllib.parse import urlsplit
@@ -20,6 +23,37 @@ RECONNECT_MAX_S = 60.0
 #: fleet with a wrong password does not flood the broker's auth log; short enough that a fixed password
 #: file or certificate is picked up within minutes without restarting the agent.
 PERMANENT_RETRY_S = 300.0
+
+
+#: MQTT 5 DISCONNECT reason "Session taken over": another connection used the room's client id.
+SESSION_TAKEN_OVER = 0x8E
+#: Takeovers of the room's client id within TAKEOVER_WINDOW_S after which the room stops fighting for it
+#: and waits PERMANENT_RETRY_S: two clients with one id knock each other off the broker every second,
+#: and a hostile one gets the room's queued commands each time it wins.
+TAKEOVER_LIMIT = 3
+TAKEOVER_WINDOW_S = 60.0
+
+
+@dataclass
+class TakeoverGuard:
+    """Counts takeovers of the client id in a sliding window; says when to stop fighting for it."""
+
+    limit: int = TAKEOVER_LIMIT
+    window_s: float = TAKEOVER_WINDOW_S
+    clock: Callable[[], float] = time.monotonic
+    _times: deque = field(default_factory=deque)
+
+    def record(self) -> int:
+        """Note a takeover now; the number of takeovers within the window."""
+        now = self.clock()
+        self._times.append(now)
+        while self._times and now - self._times[0] > self.window_s:
+            self._times.popleft()
+        return len(self._times)
+
+    def exhausted(self, count: int) -> bool:
+        """Whether ``count`` takeovers in the window mean: stop reconnecting at once."""
+        return count >= self.limit
 
 
 class Outcome(Enum):

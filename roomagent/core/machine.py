@@ -184,7 +184,16 @@ def _on_screen_loaded(state: RoomState, event: ev.ScreenLoaded, rules: RoomRules
         if state.lifecycle is Lifecycle.JOINING:
             return start_leaving(set_screen(state, event.screen, ScreenStatus.FAILED), err)
         return set_screen(state, event.screen, ScreenStatus.FAILED).model_copy(update={"error": err}), []
+    was_failed = state.screen(event.screen).status is ScreenStatus.FAILED
     new = set_screen(state, event.screen, ScreenStatus.LOADED)
+    if was_failed and new.lifecycle is Lifecycle.IN_MEETING:
+        # The screen is back (a reload, the renderer recovered): its failure is over, and so is the
+        # error it raised once no other screen is still failed.
+        effects: list[fx.Effect] = [fx.Log(level="info", message=f"{event.screen}: shows the meeting again")]
+        still_failed = any(s.status is ScreenStatus.FAILED for s in new.screens)
+        if new.error is not None and new.error.kind is ErrorKind.SCREEN_FAILED and not still_failed:
+            new = new.model_copy(update={"error": None})
+        return new, effects
     joined = [s for s in new.screens if s.status is not ScreenStatus.IDLE]
     if new.lifecycle is Lifecycle.JOINING and joined and all(s.status is ScreenStatus.LOADED for s in joined):
         new = new.model_copy(update={"lifecycle": Lifecycle.IN_MEETING})

@@ -31,8 +31,9 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from roomagent.core import events as ev
+from roomagent.core.hosts import url_host
 from roomagent.core.layouts import Layout
-from roomagent.core.state import MeetingInfo, ScreenState
+from roomagent.core.state import ErrorKind, MeetingInfo, ScreenState
 
 log = logging.getLogger("roomagent.meeting")
 
@@ -166,7 +167,18 @@ class MeetingAdapter(QObject):
         """Open a session on ``screen_id`` through the host and remember it."""
         session = self._host.open_session(screen_id, media)
         self.sessions[screen_id] = session
+        session.navigation_refused.connect(lambda url, s=screen_id: self._on_navigation_refused(s, url))
         return session
+
+    def _on_navigation_refused(self, screen_id: str, url: str) -> None:
+        """A screen that has not joined yet was sent to a page the room may not open (a join redirect to a
+        host off the allow-list): that screen will never load the meeting, so the join fails now rather
+        than at the join timeout, and the teacher is told which host it was."""
+        if screen_id in self.joined or self.closing:
+            return  # in a meeting a refused navigation (a link in the page) leaves the meeting shown
+        host = url_host(url) or url[:80]
+        log.warning("screen %s: the meeting redirected to %s, which is not on meeting.allowed_hosts", screen_id, host)
+        self.emit(ev.JoinFailed(attempt=self.request.attempt, detail=host, kind=ErrorKind.HOST_NOT_ALLOWED))
 
     def run_in_worker(self, job: Callable[[], Any], then: Callable[[Any, BaseException | None], None]) -> None:
         """Run ``job`` off the Qt thread (HTTP), then ``then(result, error)`` back on it."""
@@ -192,10 +204,9 @@ class MeetingAdapter(QObject):
             self._emit(event)
 
     def screen_loaded(self, screen_id: str, ok: bool, detail: str = "") -> None:
-        """Report a screen's join outcome once."""
+        """Report a screen's join outcome; a screen that joined already reports again when it shows the
+        meeting after a reload (a crash, a moderator's ``reload``), which ends a failure the core recorded."""
         if ok:
-            if screen_id in self.joined:
-                return
             self.joined.add(screen_id)
         self.emit(ev.ScreenLoaded(screen=screen_id, ok=ok, detail=detail))
 

@@ -135,6 +135,9 @@ class BbbAdapter(MeetingAdapter):
                 self.screen_loaded(screen_id, False, "the meeting server refused this screen's session"
                                    if ok else "the meeting page did not load")
             return
+        if ok and in_client:
+            self.screen_loaded(screen_id, True)  # reloaded into the meeting (after a crash, a reload)
+            return
         if ok and not in_client:
             # Navigation away from the client: the logout URL after the meeting ended or a kick.
             reason = (parse_qs(urlsplit(url).query).get("reason") or [""])[0]

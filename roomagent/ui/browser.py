@@ -150,6 +150,9 @@ class BrowserSession(QObject):
     refused = Signal(str, str)
     crashed = Signal(str, int)
     gave_up = Signal(int)
+    #: The main frame was refused a navigation (``url``), e.g. a redirect to a host not on the allow-list:
+    #: the page it was heading for will never load. Emitted after ``refused``.
+    navigation_refused = Signal(str)
     #: A JSON object a page script sent with ``window.__roomagent.post(obj)`` (after :meth:`enable_bridge`).
     message = Signal(object)
 
@@ -397,6 +400,8 @@ class BrowserSession(QObject):
             return True
         frame = "main frame" if main_frame else "sub-frame"
         self._refuse(kind, url, f"({nav_type.name}, {frame})")
+        if main_frame:
+            QTimer.singleShot(0, self, lambda: self.navigation_refused.emit(url))
         return False
 
     def _refuse(self, kind: str, detail: str, note: str = "") -> None:

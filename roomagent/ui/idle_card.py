@@ -23,6 +23,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from roomagent.ui.i18n import tr
+from roomagent.ui.labels import plain_label
 
 # The clock wakes this long after the minute turns: a timer firing a few ms early would otherwise
 # still read the old minute. The tick re-arms from the clock each time, so the error never adds up.
@@ -84,7 +85,7 @@ class IdleCard(QWidget):
         self._apply_sizes()
 
     def _label(self, name: str, colour: QColor, *, wrap: bool = False) -> QLabel:
-        label = QLabel(self)
+        label = plain_label(parent=self)
         label.setObjectName(name)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         label.setWordWrap(wrap)

@@ -15,7 +15,6 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QProgressBar,
     QPushButton,
     QSizePolicy,
@@ -28,6 +27,7 @@ from roomagent.core import commands as cmd
 from roomagent.core.codes import ALPHABET, LENGTH, format_code
 from roomagent.core.state import ErrorKind, Lifecycle, RoomState
 from roomagent.ui.i18n import tr
+from roomagent.ui.labels import plain_label
 from roomagent.ui.sources_bar import SourcesBar
 
 #: Minimum edge of anything a finger must hit (issue: touch targets >= 64 px).
@@ -112,7 +112,7 @@ class Panel(QWidget):
         row.addWidget(self._pages, 100)
         row.addStretch(1)
         # Notices from moderators and operators ("we start in 5 minutes") sit above every page.
-        self.notice_label = QLabel(objectName="notice", wordWrap=True, alignment=Qt.AlignmentFlag.AlignCenter)
+        self.notice_label = plain_label(objectName="notice", wordWrap=True, alignment=Qt.AlignmentFlag.AlignCenter)
         self.notice_label.hide()
         self._notice_timer = QTimer(self)
         self._notice_timer.setSingleShot(True)
@@ -134,11 +134,11 @@ class Panel(QWidget):
         page = QWidget()
         box = QVBoxLayout(page)
         box.setSpacing(12)
-        room = QLabel(self._room_name, objectName="room")
-        title = QLabel(self._t("title"), objectName="title")
-        hint = QLabel(self._t("hint"), objectName="hint", wordWrap=True)
-        self.code_label = QLabel(objectName="code", alignment=Qt.AlignmentFlag.AlignCenter)
-        self.message_label = QLabel(objectName="error", wordWrap=True)
+        room = plain_label(self._room_name, objectName="room")
+        title = plain_label(self._t("title"), objectName="title")
+        hint = plain_label(self._t("hint"), objectName="hint", wordWrap=True)
+        self.code_label = plain_label(objectName="code", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.message_label = plain_label(objectName="error", wordWrap=True)
         self.message_label.setMinimumHeight(56)
         grid = QGridLayout()
         grid.setSpacing(8)
@@ -171,7 +171,7 @@ class Panel(QWidget):
         page = QWidget()
         box = QVBoxLayout(page)
         box.addStretch(1)
-        self.busy_label = QLabel(objectName="title", alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.busy_label = plain_label(objectName="title", alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)  # indeterminate: the directory and the page give no percentages
         self.progress.setTextVisible(False)
@@ -187,21 +187,21 @@ class Panel(QWidget):
         page = QWidget()
         box = QVBoxLayout(page)
         box.setSpacing(14)
-        room = QLabel(self._room_name, objectName="room")
-        self.connected_label = QLabel(objectName="title", wordWrap=True)
-        self.since_label = QLabel(objectName="hint")
-        self.screens_label = QLabel(objectName="hint", wordWrap=True)
-        self.caps_label = QLabel(self._t("no_controls"), objectName="hint", wordWrap=True)
+        room = plain_label(self._room_name, objectName="room")
+        self.connected_label = plain_label(objectName="title", wordWrap=True)
+        self.since_label = plain_label(objectName="hint")
+        self.screens_label = plain_label(objectName="hint", wordWrap=True)
+        self.caps_label = plain_label(self._t("no_controls"), objectName="hint", wordWrap=True)
         self.mute_button = self._button(self._t("mute"), self._on_mute_clicked)
-        self.mute_label = QLabel(objectName="hint")
-        self.layout_title = QLabel(self._t("layout"), objectName="hint")
+        self.mute_label = plain_label(objectName="hint")
+        self.layout_title = plain_label(self._t("layout"), objectName="hint")
         # A grid, not a row: five layout titles do not fit side by side on a 7" panel.
         self.layout_row = QGridLayout()
         self.layout_row.setSpacing(10)
         self.layout_buttons: dict[str, QPushButton] = {}
         #: Layout name -> the title shown on its button (set by the composition root).
         self.layout_titles: dict[str, str] = {}
-        self.meeting_message = QLabel(objectName="error", wordWrap=True)
+        self.meeting_message = plain_label(objectName="error", wordWrap=True)
         self.meeting_sources = SourcesBar(self._language, self.preview_screen)
         self.meeting_sources.command_requested.connect(self._request)
         self.leave_button = self._button(self._t("leave"), lambda: self._request(cmd.Leave()), name="leave")

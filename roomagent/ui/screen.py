@@ -13,12 +13,13 @@ from datetime import datetime
 
 from PySide6.QtCore import QRect, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QFont, QResizeEvent, QScreen
-from PySide6.QtWidgets import QLabel, QLayout, QStackedLayout, QWidget
+from PySide6.QtWidgets import QLayout, QStackedLayout, QWidget
 
 from roomagent.devices.preview import VlcPreview
 from roomagent.ui.browser import BrowserSession
 from roomagent.ui.i18n import tr
 from roomagent.ui.idle_card import FONT_FAMILY, IdleCard
+from roomagent.ui.labels import plain_label
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class ScreenWindow(QWidget):
         self._stack.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         self._stack.addWidget(self._idle)
 
-        self._notice = QLabel(self)
+        self._notice = plain_label(parent=self)
         self._notice.setObjectName("screen-notice")
         self._notice.setWordWrap(True)
         self._notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -70,7 +71,7 @@ class ScreenWindow(QWidget):
         self._notice_timer = QTimer(self)
         self._notice_timer.setSingleShot(True)
         self._notice_timer.timeout.connect(self._on_notice_timer_timeout)
-        self._identity = QLabel(self)
+        self._identity = plain_label(parent=self)
         self._identity.setObjectName("screen-identity")
         self._identity.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._identity.setStyleSheet(

@@ -16,6 +16,7 @@ from roomagent.core import commands as cmd
 from roomagent.core.sources import SourceState
 from roomagent.core.state import Lifecycle, RoomState
 from roomagent.ui.i18n import tr
+from roomagent.ui.labels import plain_label
 
 #: Signal dots: green picture, amber unknown (the driver does not say), grey no picture / unplugged.
 _DOT = {True: "#3ecf6e", None: "#e0b03a", False: "#6b7a85"}
@@ -33,7 +34,7 @@ class SourcesBar(QWidget):
         self._shown: tuple = ()
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
-        self.title = QLabel(tr(language, "sources"), objectName="hint")
+        self.title = plain_label(tr(language, "sources"), objectName="hint")
         box.addWidget(self.title)
         self._grid = QGridLayout()
         self._grid.setSpacing(8)
@@ -55,6 +56,7 @@ class SourcesBar(QWidget):
         self.rows = {}
         for row, source in enumerate(state.sources):
             label = QLabel(self._describe(source), objectName="hint", wordWrap=True)
+            # Our own markup (the coloured dot); the input's name in it is escaped (see _describe).
             label.setTextFormat(Qt.TextFormat.RichText)
             self._grid.addWidget(label, row, 0)
             buttons = self._buttons(source, state, in_meeting)

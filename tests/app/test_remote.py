@@ -32,6 +32,9 @@ class FakeControl(QObject):
     def publish_state(self, snapshot: dict) -> None:
         self.states.append(snapshot)
 
+    def flush_state(self) -> None:
+        self.flushed = len(self.states)
+
     def publish_event(self, name: str, data: dict | None = None) -> None:
         self.events.append((name, data or {}))
 

@@ -325,6 +325,19 @@ class TcpProxy:
                 pass
             sock.close()
 
+    def take_over(self) -> None:
+        """Do what an MQTT 5 broker does to a client whose id another connection took (mosquitto 2.0.15
+        and later, EMQX, HiveMQ; Debian 12's mosquitto 2.0.11 only closes the socket): send DISCONNECT
+        with reason 0x8E "Session taken over", then close."""
+        with self._lock:
+            clients = self._open[0::2]  # [client, upstream] pairs
+        for sock in clients:
+            try:
+                sock.sendall(b"\xe0\x02\x8e\x00")  # DISCONNECT, length 2, reason 0x8E, no properties
+            except OSError:
+                pass
+        self.cut()
+
     def close(self) -> None:
         self._server.close()
         self.cut()

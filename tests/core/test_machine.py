@@ -251,6 +251,33 @@ def test_meeting_end_and_crash_reports(rules):
     assert room.state.lifecycle is Lifecycle.LEAVING and room.state.error.kind is ErrorKind.MEETING_ENDED
 
 
+def test_a_failed_screen_that_loads_again_is_no_longer_failed(rules):
+    room = Room(rules)
+    room.join()
+    room.send(ev.ScreenGaveUp(screen="right", crashes=3))
+    room.send(ev.ScreenGaveUp(screen="left", crashes=3))
+    room.send(ev.ScreenLoaded(screen="right", ok=True))
+    assert room.state.screen("right").status is ScreenStatus.LOADED
+    assert room.state.error.kind is ErrorKind.SCREEN_FAILED  # left is still failed
+    room.send(ev.ScreenLoaded(screen="left", ok=True))
+    assert [s.status for s in room.state.screens] == [ScreenStatus.LOADED, ScreenStatus.LOADED]
+    assert room.state.error is None and room.state.snapshot()["error"] is None
+    assert room.state.lifecycle is Lifecycle.IN_MEETING
+
+
+def test_a_screen_that_loads_again_keeps_other_errors(rules):
+    room = Room(rules)
+    room.join()
+    room.send(ev.ScreenGaveUp(screen="right", crashes=3))
+    room.send(ev.HostReachability(reachable=True))  # nothing to do with the screen
+    room.send(ev.ActionDone(action="mute", ok=False, message="no button"))
+    room.send(ev.ScreenLoaded(screen="right", ok=True))
+    assert room.state.error is None
+    room.send(ev.ScreenLoaded(screen="left", ok=False, detail="gone"))
+    room.send(ev.ScreenLoaded(screen="right", ok=True))  # right was not failed: the left's error stays
+    assert room.state.error.kind is ErrorKind.SCREEN_FAILED and room.state.error.detail.startswith("left")
+
+
 def test_commands_are_scoped_to_the_meeting_and_the_platform(rules):
     room = Room(rules)
     assert room.command(cmd.Mute(id="a")).code == "not_in_meeting"

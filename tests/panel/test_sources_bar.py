@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
+from PySide6.QtGui import QTextDocument
+
 from roomagent.core import commands as cmd
 from roomagent.core.sources import SourceState
 from roomagent.core.state import Lifecycle, MeetingInfo, RoomState, ScreenState
@@ -57,3 +62,27 @@ def test_no_inputs_no_section(qtbot):
     qtbot.addWidget(panel)
     panel.render(RoomState(screens=SCREENS))
     assert panel.idle_sources.isHidden()
+
+
+def test_an_input_name_with_markup_is_shown_as_text_and_loads_nothing(qtbot, tmp_path):
+    # Input names come from the profile or the device (a capture card names itself): text, never markup.
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    name = f"<img src='{fifo}'><b>Lectern</b>"
+    panel = Panel("Room", preview_screen="right")
+    qtbot.addWidget(panel)
+    panel.render(RoomState(screens=SCREENS, sources=(HDMI.model_copy(update={"name": name}),)))
+    label = panel.idle_sources.rows["hdmi"][0]
+    label.grab()  # laid out and painted: rich text would load its image now
+    assert "&lt;img" in label.text()  # the row is our own markup, the name in it escaped
+    try:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        opened = True
+    except OSError as exc:
+        assert exc.errno == errno.ENXIO
+        opened = False
+    assert not opened, "the panel opened the file named in an input's name"
+    # What the teacher reads is the name itself, characters as typed.
+    doc = QTextDocument()
+    doc.setHtml(label.text())
+    assert name in doc.toPlainText()

@@ -1,50 +1,83 @@
-"""A room's MQTT edge alone in a process, logged in with a user name and password over TLS
-(``python -m tests.security.room_child URL ROOM PASSWORD_FILE CA_FILE``). It answers every command at once
-(``ok``; ``get_state`` with a small state), prints ``connected``/``disconnected`` and stops on SIGTERM."""
+"""The real agent (``roomagent.service.run``, offscreen, windowed) with a line protocol on stdin, for the
+security tests: ``python -m tests.security.room_child CONFIG``.
+
+It prints one JSON object per line on stdout: ``{"ready": true}`` once the room is up, then one answer
+per command read from stdin:
+
+* ``labels`` — renders every QLabel of the panel and the screen windows (``QWidget.grab``: layout and
+  paint, the moment rich text would load its images) and answers their object name, text, text
+  format and visibility;
+* ``type CODE`` — types CODE on the panel as a teacher would;
+* ``state`` — the room's lifecycle and error code.
+
+Everything else is the production agent: the real MQTT edge, the real windows, the real core.
+"""
 
 from __future__ import annotations
 
-import signal
-import socket
+import json
+import logging
+import os
 import sys
-
-from PySide6.QtCore import QCoreApplication, QSocketNotifier
-
-from roomagent.control.mqtt import MqttControl
-from roomagent.control.policy import Backoff
-from roomagent.core.commands import CommandReply
-from roomagent.profile import MqttSection
-
-STATE = {"state": "idle", "meeting": None, "layout": None, "muted": None, "screens": [], "sources": [],
-         "sharing": None, "version": "child", "error": None}
 
 
 def main(argv: list[str]) -> int:
-    url, room, password_file, ca_file = argv[1:5]
-    app = QCoreApplication([])
-    settings = MqttSection(url=url, username=room, password_file=password_file, ca_file=ca_file)
-    control = MqttControl(settings, room, version="child")
-    control.backoff = Backoff(min_s=0.05, max_s=0.4, permanent_s=0.5)
+    config = argv[1]
+    from PySide6.QtCore import QSocketNotifier
+    from PySide6.QtWidgets import QApplication, QLabel
 
-    def on_command(command, route) -> None:
-        data = {"state": STATE} if command.action == "get_state" else None
-        control.reply(route, CommandReply(id=command.id, status="ok", data=data))
+    from roomagent.service import run
 
-    control.command_received.connect(on_command)
-    control.connection_changed.connect(lambda up: print("connected" if up else "disconnected", flush=True))
-    reader, writer = socket.socketpair()
-    reader.setblocking(False)
-    writer.setblocking(False)
-    signal.set_wakeup_fd(writer.fileno())
-    signal.signal(signal.SIGTERM, lambda *_: None)
-    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read)
-    notifier.activated.connect(app.quit)
-    control.publish_state(STATE)
-    control.start()
-    app.exec()
-    control.stop()
-    print("stopped", flush=True)
-    return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+
+    def say(obj: dict) -> None:
+        print(json.dumps(obj), flush=True)
+
+    def on_started(agent) -> None:
+        buffer = bytearray()
+
+        def labels() -> dict:
+            out = []
+            widgets = [agent.panel, *agent.windows.values()]
+            for top in widgets:
+                for label in top.findChildren(QLabel):
+                    label.grab()  # lays out and paints: rich text would load its <img> here
+                    out.append({"owner": top.objectName(), "name": label.objectName(), "text": label.text(),
+                                "format": label.textFormat().name, "visible": label.isVisibleTo(top)})
+            return {"labels": out}
+
+        def handle(line: str) -> None:
+            word, _, rest = line.partition(" ")
+            if word == "labels":
+                say(labels())
+            elif word == "type":
+                for symbol in rest.strip():
+                    agent.panel.type_symbol(symbol)
+                say({"typed": rest.strip()})
+            elif word == "state":
+                err = agent.state.error
+                say({"state": agent.state.lifecycle.value, "error": err.kind.value if err else None})
+            else:
+                say({"unknown": line})
+
+        def on_stdin() -> None:
+            data = os.read(0, 65536)
+            if not data:
+                notifier.setEnabled(False)
+                QApplication.instance().quit()
+                return
+            buffer.extend(data)
+            while b"\n" in buffer:
+                line, _, rest = bytes(buffer).partition(b"\n")
+                buffer[:] = rest
+                handle(line.decode())
+
+        notifier = QSocketNotifier(0, QSocketNotifier.Type.Read, agent)
+        notifier.activated.connect(on_stdin)
+        say({"ready": True, "pid": os.getpid()})
+
+    return run(config, windowed=True, on_started=on_started)
 
 
 if __name__ == "__main__":

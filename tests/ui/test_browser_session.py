@@ -275,3 +275,18 @@ def test_a_closed_session_is_destroyed_from_the_event_loop(qtbot) -> None:
     session = BrowserSession("closed-later", [], False, None)
     with qtbot.waitSignal(session.destroyed, timeout=T):
         session.close()
+
+
+def test_a_refused_main_frame_navigation_is_signalled_a_refused_iframe_is_not(qtbot, server, make_session) -> None:
+    session = make_session(["127.0.0.1"])
+    main: list[str] = []
+    session.navigation_refused.connect(main.append)
+    framed = f"http://localhost:{server.port}/meeting/framed"
+    with qtbot.waitSignal(session.refused, timeout=T, check_params_cb=_refusal("navigation", framed)):
+        session.load(f"{server.url}/t/frame?src={framed}")
+    _load(qtbot, session, f"{server.url}/meeting/settled")  # the frame's refusal has been delivered by now
+    assert main == []  # a foreign iframe does not stop the page
+    foreign = f"http://localhost:{server.port}/meeting/foreign"
+    with qtbot.waitSignal(session.navigation_refused, timeout=T) as blocker:
+        session.load(f"{server.url}/t/go-away?to={foreign}")
+    assert blocker.args == [foreign]

@@ -273,3 +273,18 @@ def test_a_title_set_before_the_binding_exists_is_reported_once_it_does(qtbot, s
                    " setTimeout(() => { window.__lateTitle = (t) => window.__got.push(t); }, 100); return true; })()")
     assert started == (True, None)
     qtbot.waitUntil(lambda: _run(qtbot, session, "window.__got") == (["early"], None), timeout=T)
+
+
+def test_a_refused_main_frame_navigation_is_signalled_a_refused_iframe_is_not(qtbot, server, make_chromium) -> None:
+    session = make_chromium(["127.0.0.1"])
+    main: list[str] = []
+    session.navigation_refused.connect(main.append)
+    framed = f"http://localhost:{server.port}/meeting/framed"
+    with qtbot.waitSignal(session.refused, timeout=T, check_params_cb=_refusal("navigation", framed)):
+        session.load(f"{server.url}/t/frame?src={framed}")
+    _run(qtbot, session, "1")
+    assert main == []  # a foreign iframe does not stop the page
+    foreign = f"http://localhost:{server.port}/meeting/foreign"
+    with qtbot.waitSignal(session.navigation_refused, timeout=T) as blocker:
+        session.load(f"{server.url}/t/go-away?to={foreign}")
+    assert blocker.args == [foreign]

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
+from PySide6.QtCore import QTimer
+
 from roomagent.core.hosts import host_allowed, redact_url, url_host
 from roomagent.ui.bridge import parse_message
 from roomagent.ui.chromium.process import FIRST_PAGE
@@ -68,6 +70,8 @@ class PageEvents:
         # Aborted, not BlockedByClient: an aborted navigation commits no error page, the old page stays.
         self._send("Fetch.failRequest", {"requestId": request_id, "errorReason": "Aborted"})
         self._refuse(kind, url, "main frame" if main_frame else "sub-frame")
+        if main_frame and params.get("resourceType") == "Document":
+            QTimer.singleShot(0, self, lambda: self.navigation_refused.emit(url))
 
     def _grant_media(self, url: str, then: Callable[..., None] | None = None) -> bool:
         """Grant camera and microphone to ``url``'s origin once (media session, allowed host); True when a

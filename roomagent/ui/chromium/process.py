@@ -61,6 +61,19 @@ PROFILE_PREFIX = "roomagent-chromium-"
 #: within a second of start); older and unlocked, it is a leftover.
 STALE_PROFILE_AGE_S = 60.0
 _FIRST_FD = 10  # pipe ends are moved above 4 so that dup2 onto 3 and 4 cannot clobber one another
+#: The last this many bytes of the browser's stderr are kept: when it exits, its own words say why
+#: (e.g. "Running as root without --no-sandbox is not supported").
+STDERR_TAIL_BYTES = 8192
+
+
+def exit_reason(stderr_tail: bytes) -> str:
+    """Chromium's own explanation in the tail of its stderr: the last ERROR/FATAL line's message, else the
+    last non-empty line ('' when there is nothing). Lines look like ``[pid:tid:date:ERROR:file.cc(12)] text``."""
+    lines = [line.strip() for line in stderr_tail.decode("utf-8", "replace").splitlines() if line.strip()]
+    for line in reversed(lines):
+        if ":ERROR:" in line or ":FATAL:" in line:
+            return line.split("] ", 1)[1].strip() if "] " in line else line
+    return lines[-1][:300] if lines else ""
 
 
 @dataclass(frozen=True)
@@ -123,6 +136,11 @@ class ChromiumProcess(QObject):
         self._pidfd = -1
         self._exit_notifier: QSocketNotifier | None = None
         self._status: int | None = None
+        self._stderr_fd = -1
+        self._stderr_notifier: QSocketNotifier | None = None
+        self._stderr_log = -1
+        #: The last STDERR_TAIL_BYTES of what the browser wrote to stdout/stderr.
+        self.stderr_tail = b""
 
     def start(self, geometry: tuple[int, int, int, int], full_screen: bool) -> CdpPipe:
         """Launch the browser; returns the DevTools pipe to it."""
@@ -133,7 +151,12 @@ class ChromiumProcess(QObject):
         argv = chromium_argv(self.options, self.user_data_dir, geometry, full_screen)
         command_read, command_write = (_high_fd(fd) for fd in os.pipe())
         reply_read, reply_write = (_high_fd(fd) for fd in os.pipe())
-        log_fd = os.open(self.options.log_path or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        # Its output comes to us through a pipe (the tail kept in memory, copied to log_path if set).
+        stderr_read, log_fd = (_high_fd(fd) for fd in os.pipe())
+        os.set_blocking(stderr_read, False)
+        if self.options.log_path:
+            self._stderr_log = os.open(self.options.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
+                                       0o600)
         try:
             self.pid = os.posix_spawn(path, argv, dict(os.environ), setpgroup=0, file_actions=[
                 (os.POSIX_SPAWN_DUP2, command_read, 3),
@@ -142,10 +165,16 @@ class ChromiumProcess(QObject):
                 (os.POSIX_SPAWN_DUP2, log_fd, 1),
                 (os.POSIX_SPAWN_DUP2, log_fd, 2),
             ])
+        except BaseException:
+            os.close(stderr_read)
+            raise
         finally:
             # The browser holds its own copies now; ours of its ends must go, or EOF would never come.
             for fd in (command_read, reply_write, log_fd):
                 os.close(fd)
+        self._stderr_fd = stderr_read
+        self._stderr_notifier = QSocketNotifier(stderr_read, QSocketNotifier.Type.Read, self)
+        self._stderr_notifier.activated.connect(self._drain_stderr)
         log.info("started Chromium pid %d (profile %s)", self.pid, self.user_data_dir)
         self._pidfd = os.pidfd_open(self.pid)
         self._exit_notifier = QSocketNotifier(self._pidfd, QSocketNotifier.Type.Read, self)
@@ -158,10 +187,43 @@ class ChromiumProcess(QObject):
         """True between :meth:`start` and the browser's exit."""
         return self.pid > 0 and self._status is None
 
+    def _drain_stderr(self) -> None:
+        """Read what the browser wrote (never blocks); keep the tail, copy it to ``log_path``."""
+        while self._stderr_fd >= 0:
+            try:
+                data = os.read(self._stderr_fd, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:  # every writer is gone
+                self._close_stderr()
+                return
+            self.stderr_tail = (self.stderr_tail + data)[-STDERR_TAIL_BYTES:]
+            if self._stderr_log >= 0:
+                try:
+                    os.write(self._stderr_log, data)
+                except OSError:
+                    pass
+
+    def _close_stderr(self) -> None:
+        if self._stderr_notifier is not None:
+            self._stderr_notifier.setEnabled(False)
+            self._stderr_notifier.deleteLater()
+            self._stderr_notifier = None
+        for name in ("_stderr_fd", "_stderr_log"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                os.close(fd)
+                setattr(self, name, -1)
+
     def _on_exit(self) -> None:
         if self._reap(block=False) is not None:
             self._disarm()
-            log.warning("Chromium pid %d exited by itself (status %d)", self.pid, self._status)
+            self._drain_stderr()  # what it said last, before it went
+            reason = exit_reason(self.stderr_tail)
+            log.warning("Chromium pid %d exited by itself (status %d)%s", self.pid, self._status,
+                        f": {reason}" if reason else "")
             self.exited.emit(self._status)
 
     def _reap(self, block: bool) -> int | None:
@@ -195,6 +257,8 @@ class ChromiumProcess(QObject):
             self._signal_group(signal.SIGKILL)  # helpers that outlived the browser go too
             self._reap(block=True)
         self._disarm()
+        self._drain_stderr()
+        self._close_stderr()
         if self.user_data_dir:
             shutil.rmtree(self.user_data_dir, ignore_errors=True)
             log.info("Chromium profile %s deleted", self.user_data_dir)

@@ -57,6 +57,8 @@ class ChromiumSession(QObject, PageEvents):
     refused = Signal(str, str)
     crashed = Signal(str, int)
     gave_up = Signal(int)
+    #: The main frame was refused a navigation (see BrowserSession.navigation_refused).
+    navigation_refused = Signal(str)
     message = Signal(object)
 
     def __init__(self, session_id: str, allowed_hosts: list[str], media: bool, parent: QWidget | None = None,
@@ -138,6 +140,7 @@ class ChromiumSession(QObject, PageEvents):
         kind = navigation_verdict(url, main_frame=True, allowed_hosts=self._allowed)
         if kind is not None:
             self._refuse(kind, url, "(load)")
+            QTimer.singleShot(0, self, lambda: self.navigation_refused.emit(url))
             return
         self._start_url, self._start_html = url, None
         self._budget.reset()
