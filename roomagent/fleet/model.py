@@ -22,6 +22,8 @@ from roomagent.fleet.config import RoomEntry
 ROOM_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62})$")
 #: Longest text kept from a room (an error message, a warning, an input name): enough to read, no more.
 MAX_TEXT = 200
+#: The lifecycle values of the contract (roomagent/control/schemas/state.schema.json).
+LIFECYCLES = frozenset({"idle", "redeeming", "joining", "in_meeting", "leaving"})
 #: At most this many list entries (screens, inputs, warnings) are kept from one state message.
 MAX_ITEMS = 16
 
@@ -103,7 +105,13 @@ def parse_state(payload: bytes) -> Snapshot:
     meeting = data.get("meeting")
     error = data.get("error")
     rendering = data.get("rendering") if isinstance(data.get("rendering"), dict) else {}
+    wrong = [key for key, ok in (("state", data.get("state") in LIFECYCLES),
+                                 ("meeting", meeting is None or isinstance(meeting, dict)),
+                                 ("error", error is None or isinstance(error, dict)),
+                                 ("screens", isinstance(data.get("screens"), list)),
+                                 ("sources", isinstance(data.get("sources", []), list))) if not ok]
     return Snapshot(
+        unreadable=f"the state message does not follow the contract ({', '.join(wrong)})" if wrong else "",
         lifecycle=_text(data.get("state"), 32) or "?",
         meeting=Meeting(_text(meeting.get("platform"), 32), _text(meeting.get("host"), 120), _number(meeting.get("since")))
         if isinstance(meeting, dict) else None,
