@@ -1,0 +1,132 @@
+"""Access to the dashboard over HTTP (no browser): no anonymous access, CSRF on every action, the
+reverse-proxy header believed only from trusted addresses, no open redirect, and a room command that
+nobody answers ends in "no reply", written to the audit log."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from roomagent.fleet.web import create_app
+from roomagent.serving import run_in_thread
+from tests.control.broker import GUARD_S
+from tests.fleet.conftest import PASSWORD, SimRoom, audit_lines, make_settings, state
+
+
+@pytest.fixture(scope="module")
+def room(broker):
+    sim = SimRoom(broker.port, "h0104").connect(state())
+    yield sim
+    sim.close()
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory, broker):
+    settings = make_settings(tmp_path_factory.mktemp("fleet"), broker.url)
+    # Short: the simulated room never answers, and the "no reply" test waits this long once.
+    return settings.model_copy(update={"web": settings.web.model_copy(update={"command_timeout_s": 0.5})})
+
+
+@pytest.fixture(scope="module")
+def server(settings, room):
+    with run_in_thread(create_app(settings)) as running:
+        yield running
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+@contextlib.contextmanager
+def _signed_in(server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=GUARD_S) as client:
+        token = _csrf(client.get("/login").text)
+        response = client.post("/login", data={"csrf": token, "name": "alice", "password": PASSWORD, "next": "/"})
+        assert response.status_code == 303 and response.headers["location"] == "/"
+        yield client
+
+
+def test_nothing_without_signing_in(server):
+    with httpx.Client(base_url=server.url, timeout=GUARD_S) as client:
+        page = client.get("/", headers={"accept": "text/html"})
+        assert page.status_code == 303 and page.headers["location"] == "/login?next=/"
+        for path in ("/events", "/rooms/h0104", "/rooms/h0104/events"):
+            assert client.get(path).status_code == 401, path
+        assert client.post("/rooms/h0104/actions/identify_screens", data={"csrf": "x"}).status_code == 401
+        # A forged cookie is no session.
+        client.cookies.set("fleet_session", "eyJ1c2VyIjogImFsaWNlIn0=.forged.sig")
+        assert client.get("/rooms/h0104").status_code == 401
+
+
+def test_sign_in_needs_the_forms_token_and_the_right_password(server, settings):
+    with httpx.Client(base_url=server.url, timeout=GUARD_S) as client:
+        token = _csrf(client.get("/login").text)
+        no_token = client.post("/login", data={"name": "alice", "password": PASSWORD})
+        assert no_token.status_code == 403
+        wrong = client.post("/login", data={"csrf": token, "name": "alice", "password": "guess"})
+        assert wrong.status_code == 401 and "Wrong name or password." in wrong.text
+        unknown = client.post("/login", data={"csrf": token, "name": "mallory", "password": PASSWORD})
+        assert unknown.status_code == 401
+        assert client.get("/rooms/h0104").status_code == 401
+    refused = [r["who"] for r in audit_lines(settings) if r["what"] == "sign-in refused"]
+    assert "alice" in refused and "mallory" in refused
+
+
+def test_actions_need_the_sessions_csrf_token(server, settings):
+    with _signed_in(server) as client:
+        before = len(audit_lines(settings))
+        for token in ("", "wrong-token"):
+            response = client.post("/rooms/h0104/actions/identify_screens", data={"csrf": token})
+            assert response.status_code == 403
+        assert len(audit_lines(settings)) == before  # nothing was sent, nothing to audit
+
+
+def test_a_room_that_does_not_answer_is_reported_and_audited(server, settings):
+    with _signed_in(server) as client:
+        token = _csrf(client.get("/rooms/h0104").text)
+        response = client.post("/rooms/h0104/actions/show_message", data={"csrf": token, "text": "Back in 5 min"},
+                               headers={"hx-request": "true"})
+        assert response.status_code == 200
+        assert "Show a message</strong>: no reply — no reply within 0.5 s" in response.text
+        # Invalid input never leaves the dashboard.
+        empty = client.post("/rooms/h0104/actions/show_message", data={"csrf": token, "text": ""},
+                            headers={"hx-request": "true"})
+        assert "refused — Not sent:" in empty.text
+        other = client.post("/rooms/h0104/actions/mute", data={"csrf": token}, headers={"hx-request": "true"})
+        assert "is not an action of this page" in other.text
+    record = [r for r in audit_lines(settings) if r["what"] == "show_message"][-1]
+    assert record["who"] == "alice" and record["room"] == "h0104" and record["outcome"] == "no reply"
+    assert record["request"]["text"] == "Back in 5 min" and "reply" not in record
+
+
+def test_no_open_redirect_after_signing_in(server):
+    with httpx.Client(base_url=server.url, timeout=GUARD_S) as client:
+        token = _csrf(client.get("/login").text)
+        for target in ("https://evil.example", "//evil.example/x", "/\\evil.example"):
+            response = client.post("/login", data={"csrf": token, "name": "alice", "password": PASSWORD,
+                                                    "next": target})
+            assert response.headers["location"] == "/", target
+            token = _csrf(client.get("/login").text)
+
+
+def test_pages_forbid_inline_script(server):
+    with _signed_in(server) as client:
+        policy = client.get("/").headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "unsafe" not in policy
+
+
+def test_proxy_mode_believes_the_header_only_from_trusted_proxies(tmp_path, broker):
+    trusted = make_settings(tmp_path, broker.url, mode="proxy", trusted_proxies=["127.0.0.1/32"])
+    untrusted = make_settings(tmp_path, broker.url, mode="proxy", trusted_proxies=["10.9.9.9/32"])
+    with run_in_thread(create_app(trusted)) as good, run_in_thread(create_app(untrusted)) as bad:
+        with httpx.Client(base_url=good.url, timeout=GUARD_S) as client:
+            assert client.get("/").status_code == 403  # from the proxy, but it named nobody
+            page = client.get("/", headers={"X-Remote-User": "bob"})
+            assert page.status_code == 200 and ">bob<" in page.text
+        with httpx.Client(base_url=bad.url, timeout=GUARD_S) as client:
+            refused = client.get("/", headers={"X-Remote-User": "bob"})
+            assert refused.status_code == 403 and "reverse proxy" in refused.text
