@@ -13,6 +13,9 @@ import pytest
 
 from roomagent.fleet.access import hash_password
 from roomagent.fleet.config import FleetSettings
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
 from tests.control.broker import GUARD_S, Mosquitto, Probe
 
 PASSWORD = "correct horse battery staple"
@@ -47,14 +50,27 @@ class SimRoom:
     """A room as the broker sees it: a client with the ``offline`` will that publishes retained
     ``online`` and ``state`` and may vanish without saying goodbye."""
 
-    def __init__(self, port: int, room: str) -> None:
+    def __init__(self, port: int, room: str, *, answer: bool = False) -> None:
         self.room = room
-        self.probe = Probe(port, client_id=f"roomagent-{room}")
+        self.probe = Probe(port, client_id=f"roomagent-{room}", handler=self._answer if answer else None)
         self.probe.client.will_set(f"roomagent/{room}/availability", b"offline", qos=1, retain=True)
+        self.answer = answer
+
+    def _answer(self, client, message) -> None:
+        """Reply ``ok`` to a command (paho's thread), as the contract says: to the ResponseTopic with the
+        CorrelationData."""
+        if not message.topic.endswith("/command"):
+            return
+        props = Properties(PacketTypes.PUBLISH)
+        props.CorrelationData = message.properties.CorrelationData
+        body = json.dumps({"id": json.loads(message.payload).get("id", ""), "status": "ok"})
+        client.publish(message.properties.ResponseTopic, body, qos=1, properties=props)
 
     def connect(self, snapshot: dict) -> SimRoom:
         reason = self.probe.connect()
         assert not reason.is_failure, reason
+        if self.answer:
+            self.probe.subscribe(f"roomagent/{self.room}/command")
         self.publish_state(snapshot)
         self.probe.publish(f"roomagent/{self.room}/availability", b"online", retain=True)
         return self

@@ -50,6 +50,7 @@ def server(settings, rooms):
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed")
+    expect.set_options(timeout=GUARD_MS)  # a failure guard: expect() returns as soon as the page matches
     with playwright_sync.sync_playwright() as pw:
         # --no-sandbox: the tests run as root, where Chromium's sandbox cannot start (DESIGN.md §5).
         args = ["--no-sandbox"] if os.geteuid() == 0 else []
@@ -195,3 +196,45 @@ def test_action_reaches_the_real_agent_and_its_reply_is_shown(page, server, sett
     log = agent.read_text()
     assert f"remote command identify_screens ({identify['request']['id']})" in log
     assert f"remote command leave ({leave['request']['id']})" in log
+
+
+SCREENSHOT_ROOMS = [
+    ("a0-001", "in_meeting", {}), ("a0-002", "idle", {}), ("a0-003", "in_meeting", {"failed": True}),
+    ("a1-101", "idle", {"error": True}), ("a1-102", "in_meeting", {"signal": True}), ("a1-103", "idle", {}),
+    ("b2-201", "offline", {}), ("b2-202", "in_meeting", {"warning": True}), ("b2-203", "idle", {}),
+]
+
+
+@pytest.mark.skipif(not os.environ.get("ROOMAGENT_SCREENSHOTS"), reason="README screenshots: set ROOMAGENT_SCREENSHOTS=DIR")
+def test_readme_screenshots(page, server, broker, rooms):
+    """``ROOMAGENT_SCREENSHOTS=kiosk/screenshots pytest tests/fleet/test_browser.py -k screenshots``: the
+    overview and a room's page as the README shows them (simulated rooms with a mix of states)."""
+    out = Path(os.environ["ROOMAGENT_SCREENSHOTS"])
+    sims = []
+    for rid, lifecycle, how in SCREENSHOT_ROOMS:
+        sim = SimRoom(broker.port, rid, answer=True)
+        screens = [("left", "loaded"), ("right", "failed" if how.get("failed") else "loaded")] \
+            if lifecycle == "in_meeting" else None
+        sources = [{"id": "hdmi1", "name": "HDMI lectern", "present": True, "signal": bool(how.get("signal"))}]
+        snap = state("idle" if lifecycle == "offline" else lifecycle, meeting=MEETING if lifecycle == "in_meeting" else None,
+                     screens=screens, sources=sources,
+                     error={"code": "directory_unavailable", "message": "the directory did not answer", "at": 1.7e9}
+                     if how.get("error") else None,
+                     warnings=["this server gives every screen the same session"] if how.get("warning") else None)
+        sim.connect(snap)
+        sims.append(sim)
+        if lifecycle == "offline":
+            sim.vanish()
+    sim = sims[4]
+    sim.event("joined", {"meeting": MEETING})
+    sim.event("source_signal", {"source": {"id": "hdmi1", "name": "HDMI lectern", "present": True, "signal": True}})
+    sign_in(page, server.url)
+    expect(page.locator("#tile-b2-201")).to_contain_text("offline")
+    page.screenshot(path=str(out / "fleet-overview.png"), full_page=True)
+    page.goto(server.url + "/rooms/a1-102")
+    page.fill("#message-text", "We start in 5 minutes")
+    page.click("#do-message")
+    expect(page.locator("#reply-text")).to_contain_text("Show a message")
+    page.screenshot(path=str(out / "fleet-room.png"), full_page=True)
+    for sim in sims:
+        sim.close()
