@@ -109,6 +109,16 @@ def test_overview_shows_offline_meeting_and_lost_screen_without_reload(page, ser
     boxes = {rid: page.locator(f"#tile-{rid}").bounding_box() for rid in ("h0104", "s2-201")}
     assert (boxes["s2-201"]["y"], boxes["s2-201"]["x"]) < (boxes["h0104"]["y"], boxes["h0104"]["x"])
 
+    # A room the page has never shown appears, and then follows its own changes.
+    newcomer = SimRoom(rooms["h0104"].probe.port, "n-301").connect(state("idle"))
+    try:
+        expect(page.locator("#tile-n-301")).to_contain_text("idle")
+        expect(page.locator("#count-rooms")).to_have_text("3")
+        newcomer.publish_state(state("in_meeting", meeting=MEETING))
+        expect(page.locator("#tile-n-301")).to_contain_text("in a meeting")
+    finally:
+        newcomer.close()
+
     # The filter hides rooms that do not match id, name or building.
     page.fill("#filter", "science")
     expect(hall).to_be_hidden()
