@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -13,7 +14,7 @@ import pytest
 
 from roomagent.fleet.web import create_app
 from roomagent.serving import run_in_thread
-from tests.control.broker import GUARD_S
+from tests.control.broker import GUARD_S, Mosquitto
 from tests.fleet.conftest import PASSWORD, SimRoom, audit_lines, make_settings, state
 
 
@@ -130,3 +131,36 @@ def test_proxy_mode_believes_the_header_only_from_trusted_proxies(tmp_path, brok
         with httpx.Client(base_url=bad.url, timeout=GUARD_S) as client:
             refused = client.get("/", headers={"X-Remote-User": "bob"})
             assert refused.status_code == 403 and "reverse proxy" in refused.text
+
+
+def _wait_health(client: httpx.Client, connected: bool) -> dict:
+    deadline = time.monotonic() + GUARD_S
+    while (health := client.get("/healthz").json())["mqtt"] is not connected:
+        assert time.monotonic() < deadline, f"the dashboard never saw the broker {'up' if connected else 'down'}"
+        time.sleep(0.05)
+    return health
+
+
+def test_a_lost_broker_is_said_and_the_picture_is_rebuilt_after_it_returns(tmp_path):
+    broker = Mosquitto(tmp_path, persistence=True).start()
+    try:
+        room = SimRoom(broker.port, "r-1").connect(state())
+        settings = make_settings(tmp_path, broker.url)
+        with run_in_thread(create_app(settings)) as server, _signed_in(server) as client:
+            _wait_health(client, True)
+            room.close()  # a clean disconnect: its retained "online" stays
+            broker.stop()
+            _wait_health(client, False)
+            assert "Broker: connection to the broker lost" in client.get("/").text
+            broker.start()  # same port, retained messages kept on disk
+            SimRoom(broker.port, "r-2").connect(state("in_meeting", meeting={"id": "m", "platform": "jitsi",
+                                                                             "host": "meet.example.org",
+                                                                             "since": 1.0})).close()
+            _wait_health(client, True)
+            deadline = time.monotonic() + GUARD_S
+            while "in a meeting: jitsi on meet.example.org" not in (page := client.get("/").text):
+                assert time.monotonic() < deadline, "the dashboard did not resubscribe after the broker came back"
+                time.sleep(0.05)
+            assert "Broker:" not in page and 'id="tile-r-1"' in page
+    finally:
+        broker.stop()
