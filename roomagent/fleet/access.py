@@ -70,6 +70,42 @@ class Authenticator:
         return name[:120], ""
 
 
+class SignInLimiter:
+    """Slows down password guessing: after ``max_failures`` refused sign-ins for one user name within
+    ``window_s``, that name is refused (even with the right password) until the oldest failure is
+    ``window_s`` old. Counted per name, not per address: behind a reverse proxy every operator comes
+    from the proxy's address, and one person's typos must not lock everyone out."""
+
+    #: Names remembered at most; beyond that the oldest are forgotten (a flood of made-up names).
+    MAX_NAMES = 10_000
+
+    def __init__(self, max_failures: int = 5, window_s: float = 300.0, clock=time.monotonic) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self.clock = clock
+        self._failures: dict[str, list[float]] = {}
+
+    def wait_s(self, name: str) -> float:
+        """Seconds until ``name`` may try again; 0 when it may now."""
+        now = self.clock()
+        recent = [t for t in self._failures.get(name.lower(), []) if now - t < self.window_s]
+        if recent:
+            self._failures[name.lower()] = recent
+        else:
+            self._failures.pop(name.lower(), None)
+        return self.window_s - (now - recent[0]) if len(recent) >= self.max_failures else 0.0
+
+    def failed(self, name: str) -> None:
+        """Count a refused sign-in."""
+        self._failures.setdefault(name.lower(), []).append(self.clock())
+        while len(self._failures) > self.MAX_NAMES:
+            self._failures.pop(next(iter(self._failures)))
+
+    def succeeded(self, name: str) -> None:
+        """A correct password clears the count."""
+        self._failures.pop(name.lower(), None)
+
+
 def hash_password(password: str) -> str:
     """An argon2id hash for ``[[auth.users]] password_hash``."""
     return PasswordHasher().hash(password)

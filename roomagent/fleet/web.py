@@ -29,7 +29,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from roomagent import __version__
 from roomagent.control.parse import describe_error
 from roomagent.core.commands import COMMAND
-from roomagent.fleet.access import AuditLog, Authenticator, csrf_ok, new_csrf_token
+from roomagent.fleet.access import AuditLog, Authenticator, SignInLimiter, csrf_ok, new_csrf_token
 from roomagent.fleet.config import FleetSettings
 from roomagent.fleet.hub import BROKER, COUNTS, Hub, Subscriber
 from roomagent.fleet.link import FleetLink
@@ -67,6 +67,10 @@ class NotSignedIn(Exception):
         self.status = status
 
 
+class _NotFound(Exception):
+    """A room id the dashboard has never seen."""
+
+
 def clock(ts: float | None, now: float | None = None) -> str:
     """``08:12`` today, ``3 Dec 08:12`` otherwise (the server's local time)."""
     if ts is None:
@@ -86,6 +90,7 @@ class Dashboard:
         self.hub = Hub()
         self.audit = AuditLog(settings.web.audit_log)
         self.auth = Authenticator(settings.auth)
+        self.limiter = SignInLimiter()
         self.connected = False
         self.broker_problem = "connecting to the broker"
         self.started_at = clock_fn()
@@ -189,9 +194,6 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
             raise _NotFound(room_id)
         return room
 
-    class _NotFound(Exception):
-        pass
-
     @app.exception_handler(_NotFound)
     async def not_found(request: Request, exc: _NotFound) -> Response:
         return page(request, "message.html", status=404, title="Unknown room",
@@ -215,11 +217,18 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
         if not csrf_ok(request.session.get("csrf"), str(form.get("csrf", ""))):
             return page(request, "login.html", status=403, next=target,
                         error="The sign-in form had expired. Please try again.")
+        wait = board.limiter.wait_s(name)
+        if wait > 0:
+            log.warning("sign-in for %r from %s refused: too many failures", name[:64], peer)
+            return page(request, "login.html", status=429, next=target,
+                        error=f"Too many failed sign-ins for this name. Try again in {wait / 60:.0f} min.")
         # argon2 takes tens of milliseconds on purpose: off the event loop, so pages stay live meanwhile.
         if not await asyncio.to_thread(board.auth.check_password, name, password):
+            board.limiter.failed(name)
             board.audit.write(who=name[:64] or "-", what="sign-in refused", peer=peer)
             log.warning("sign-in refused for %r from %s", name[:64], peer)
             return page(request, "login.html", status=401, next=target, error="Wrong name or password.")
+        board.limiter.succeeded(name)
         request.session.clear()
         request.session.update(user=name, csrf=new_csrf_token())
         board.audit.write(who=name, what="signed in", peer=peer)

@@ -164,3 +164,31 @@ def test_a_lost_broker_is_said_and_the_picture_is_rebuilt_after_it_returns(tmp_p
             assert "Broker:" not in page and 'id="tile-r-1"' in page
     finally:
         broker.stop()
+
+
+def test_password_guessing_is_slowed_down_per_name(server):
+    with httpx.Client(base_url=server.url, timeout=GUARD_S) as client:
+        token = _csrf(client.get("/login").text)
+        for _ in range(5):
+            assert client.post("/login", data={"csrf": token, "name": "carol", "password": "guess"}).status_code == 401
+        blocked = client.post("/login", data={"csrf": token, "name": "carol", "password": "guess"})
+        assert blocked.status_code == 429 and "Too many failed sign-ins" in blocked.text
+        # Another name is not affected.
+        assert client.post("/login", data={"csrf": token, "name": "alice", "password": PASSWORD}).status_code == 303
+
+
+def test_the_limiter_forgets_old_failures():
+    from roomagent.fleet.access import SignInLimiter
+
+    now = [0.0]
+    limiter = SignInLimiter(max_failures=2, window_s=10, clock=lambda: now[0])
+    limiter.failed("Alice")
+    limiter.failed("alice")
+    assert limiter.wait_s("ALICE") == 10
+    now[0] = 4
+    assert limiter.wait_s("alice") == 6
+    now[0] = 10
+    assert limiter.wait_s("alice") == 0
+    limiter.failed("bob")
+    limiter.succeeded("bob")
+    assert limiter.wait_s("bob") == 0
