@@ -192,3 +192,13 @@ def test_the_limiter_forgets_old_failures():
     limiter.failed("bob")
     limiter.succeeded("bob")
     assert limiter.wait_s("bob") == 0
+
+
+def test_the_filter_works_without_javascript_too(server):
+    with _signed_in(server) as client:
+        page = client.get("/", params={"q": "SCIENCE", "problems": "true"}).text
+        hall = re.search(r'<article id="tile-h0104"[^>]*>', page).group(0)
+        seminar = re.search(r'<article id="tile-s2-201"[^>]*>', page).group(0)
+        assert " hidden" in hall and " hidden" not in seminar
+        assert 'class="tiles only-problems"' in page and 'value="science"' in page
+        assert client.get("/rooms/nowhere").status_code == 404
