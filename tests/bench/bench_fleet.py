@@ -20,6 +20,9 @@ Run: ``.venv/bin/python tests/bench/bench_fleet.py [--rooms 1000] [--workers 4] 
   after its keepalive timeout (MQTT: 1.5 x keepalive; mosquitto 2.0 checks it on its own schedule, so
   the measured time is longer) and publishes the wills. Timed from the signal to each tile showing
   ``offline``. Production rooms use keepalive 30 s (room.toml ``mqtt.keepalive_s``), which scales (b).
+* **In a browser** (Debian's Chromium, headless, through Playwright; skipped without it): the overview's
+  load event with every tile, and state change -> the tile in the page showing it (a MutationObserver
+  stamps ``Date.now()``; the publish is stamped with ``time.time()`` on the same machine).
 * ``roomagent ctl status`` over all rooms (includes ctl's 0.5 s "retained burst is over" quiet time).
 * Memory: RSS of mosquitto, of the dashboard and of all room workers together.
 """
@@ -314,6 +317,8 @@ password_hash = "{hash_password(password)}"
     print(f"state change -> tile event at the SSE stream, {len(latencies)} changes one at a time: "
           f"p50 {pct(latencies, 50):.1f} ms, p99 {pct(latencies, 99):.1f} ms, max {max(latencies):.1f} ms")
 
+    _browser_figures(http, pub, main_names, meeting, rng, min(100, args.samples))
+
     sse.drain()
     t0 = time.monotonic()
     for name in main_names:
@@ -371,6 +376,60 @@ password_hash = "{hash_password(password)}"
     pub.loop_stop()
     print(f"total run time {time.monotonic() - began:.0f} s")
     return 0
+
+
+#: Resolves with Date.now() once the room's tile shows the wanted text (a MutationObserver, no polling).
+_TILE_CHANGED_JS = """([id, want]) => { window.__changed = new Promise(resolve => {
+  const tiles = document.getElementById('tiles');
+  const observer = new MutationObserver(() => {
+    const tile = document.getElementById('tile-' + id);
+    if (tile && tile.textContent.includes(want)) { observer.disconnect(); resolve(Date.now()); }
+  });
+  observer.observe(tiles, {childList: true, subtree: true, characterData: true});
+}); }"""
+
+
+def _browser_figures(http: httpx.Client, pub: mqtt.Client, names: list[str], meeting: dict, rng: random.Random,
+                     samples: int) -> None:
+    """The same figures in Debian's Chromium (headless, Playwright): the overview's load, and a state
+    change until the tile in the page shows it (wall clock on both sides: one machine)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("browser figures: skipped (playwright is not installed)")
+        return
+    if not Path("/usr/bin/chromium").exists():
+        print("browser figures: skipped (no /usr/bin/chromium)")
+        return
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                     args=["--no-sandbox"] if os.geteuid() == 0 else [])
+        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        context.add_cookies([{"name": "fleet_session", "value": http.cookies["fleet_session"],
+                              "url": str(http.base_url)}])
+        page = context.new_page()
+        t0 = time.monotonic()
+        page.goto(str(http.base_url) + "/", wait_until="load")
+        loaded = time.monotonic() - t0
+        tiles = page.locator("article.tile").count()
+        page.wait_for_function("() => window.htmx !== undefined")
+        time.sleep(1.0)  # the event stream connects after the load event
+        latencies = []
+        for _ in range(samples):
+            name = rng.choice(names)
+            meeting[name] = not meeting[name]
+            wanted = "in a meeting" if meeting[name] else "idle"
+            page.evaluate(_TILE_CHANGED_JS, [name, wanted])
+            payload = json.dumps(snapshot("in_meeting" if meeting[name] else "idle")).encode()
+            t_pub = time.time()
+            pub.publish(f"roomagent/{name}/state", payload, qos=1, retain=True)
+            shown_ms = page.evaluate("window.__changed")
+            latencies.append(shown_ms - 1000 * t_pub)
+            time.sleep(rng.uniform(0.005, 0.02))
+        browser.close()
+    print(f"in Chromium (headless): overview with {tiles} tiles loaded in {1000 * loaded:.0f} ms; state change -> "
+          f"tile changed in the page, {len(latencies)} changes: p50 {pct(latencies, 50):.1f} ms, "
+          f"p99 {pct(latencies, 99):.1f} ms")
 
 
 def _csrf(html: str) -> str:
