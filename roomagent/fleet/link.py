@@ -18,6 +18,7 @@ import secrets
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
@@ -51,6 +52,12 @@ class FleetLink:
         self._pending: dict[bytes, tuple[asyncio.AbstractEventLoop, asyncio.Future]] = {}
         self._lock = threading.Lock()
         self._subscription: int | None = None
+        #: The broker refused the reply subscription (a read-only account): commands are not sent.
+        self.read_only = False
+        # Commands by PUBLISH packet id, and the ones the broker refused. Plain dict operations (atomic in
+        # CPython): paho calls on_publish holding its own lock, so taking ours there could deadlock.
+        self._by_mid: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future]] = {}
+        self._refused: dict[int, Refused] = {}
 
     @property
     def filters(self) -> list[str]:
@@ -68,6 +75,7 @@ class FleetLink:
         client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_publish = self._on_publish
         client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
         client.connect_async(address.host, address.port, self.settings.keepalive_s, clean_start=True)
         self._client = client
@@ -88,6 +96,8 @@ class FleetLink:
         client = self._client
         if client is None or not client.is_connected():
             return None, "the dashboard is not connected to the broker"
+        if self.read_only:
+            return None, "the dashboard's broker account may not read replies (a read-only account): actions are off"
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
         correlation = secrets.token_bytes(16)
@@ -98,16 +108,29 @@ class FleetLink:
         props.CorrelationData = correlation
         # A command nobody waits for any more must not run later, when the room comes back.
         props.MessageExpiryInterval = max(1, int(timeout + 0.999))
+        mid = None
         try:
             info = client.publish(Topics(self.root, room).command, dumps(command), qos=1, properties=props)
             if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 return None, f"the command was not sent: {mqtt.error_string(info.rc)}"
-            return await asyncio.wait_for(future, timeout), ""
+            # The broker may refuse the PUBLISH itself (MQTT 5 PUBACK >= 0x80, e.g. an account without
+            # write access): either side may come second, so both look (see _on_publish).
+            mid = info.mid
+            self._by_mid[mid] = (loop, future)
+            if mid in self._refused:
+                _settle(future, self._refused[mid])
+            result = await asyncio.wait_for(future, timeout)
+            if isinstance(result, Refused):
+                return None, result.why
+            return result, ""
         except TimeoutError:
             return None, f"no reply within {timeout:g} s"
         finally:
             with self._lock:
                 self._pending.pop(correlation, None)
+            if mid is not None:
+                self._by_mid.pop(mid, None)
+                self._refused.pop(mid, None)
 
     # ----- paho's thread ----------------------------------------------------------------------------------
     def _on_connect(self, client: mqtt.Client, _userdata, _flags, reason, _props) -> None:
@@ -128,16 +151,31 @@ class FleetLink:
         if mid != self._subscription:
             return
         refused = [f for f, r in zip(self.filters, reasons) if r.is_failure]
-        if refused:
+        if set(refused) - {self.reply_topic}:
             why = f"the broker refused the subscription to {', '.join(refused)} (check the ACL)"
             log.error("MQTT: %s", why)
             self.on_connection(False, why)
-        else:
-            log.info("MQTT: connected, following %s/+", self.root)
-            self.on_connection(True, "")
+            return
+        # A monitoring account (mon_* in kiosk/mosquitto/roomagent.acl) reads the fleet but may not read
+        # replies: the view works, actions are refused here with a reason instead of timing out.
+        self.read_only = bool(refused)
+        if self.read_only:
+            log.warning("MQTT: this account may not read replies (%s): actions are off", self.reply_topic)
+        log.info("MQTT: connected, following %s/+", self.root)
+        self.on_connection(True, "")
 
     def _on_disconnect(self, _client, _userdata, _flags, reason, _props) -> None:
         self.on_connection(False, f"connection to the broker lost ({reason})")
+
+    def _on_publish(self, _client, _userdata, mid, reason, _props) -> None:
+        if not getattr(reason, "is_failure", False):
+            return
+        self._refused[mid] = refusal = Refused(f"the broker refused the command ({reason}): check the ACL of the "
+                                               "dashboard's broker account")
+        waiting = self._by_mid.get(mid)
+        if waiting is not None:
+            loop, future = waiting
+            loop.call_soon_threadsafe(_settle, future, refusal)
 
     def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
         topic = message.topic
@@ -151,6 +189,13 @@ class FleetLink:
             return
         room, _, leaf = topic[len(self.root) + 1:].partition("/")
         self.on_message(room, leaf, bytes(message.payload), bool(message.retain))
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The broker refused to take a command; ``why`` in words."""
+
+    why: str
 
 
 def _reply(payload: bytes) -> dict:

@@ -50,9 +50,10 @@ class SimRoom:
     """A room as the broker sees it: a client with the ``offline`` will that publishes retained
     ``online`` and ``state`` and may vanish without saying goodbye."""
 
-    def __init__(self, port: int, room: str, *, answer: bool = False) -> None:
+    def __init__(self, port: int, room: str, *, answer: bool = False, password: str | None = None) -> None:
         self.room = room
-        self.probe = Probe(port, client_id=f"roomagent-{room}", handler=self._answer if answer else None)
+        self.probe = Probe(port, client_id=f"roomagent-{room}", handler=self._answer if answer else None,
+                           username=room if password else None, password=password)
         self.probe.client.will_set(f"roomagent/{room}/availability", b"offline", qos=1, retain=True)
         self.answer = answer
 
