@@ -202,3 +202,21 @@ def test_the_filter_works_without_javascript_too(server):
         assert " hidden" in hall and " hidden" not in seminar
         assert 'class="tiles only-problems"' in page and 'value="science"' in page
         assert client.get("/rooms/nowhere").status_code == 404
+
+
+def test_a_closed_event_stream_is_forgotten(settings, room):
+    app = create_app(settings)
+    hub = app.state.board.hub
+
+    def wait_subscribers(count: int) -> None:
+        deadline = time.monotonic() + GUARD_S
+        while len(hub.subscribers) != count:
+            assert time.monotonic() < deadline, f"{len(hub.subscribers)} streams open, expected {count}"
+            time.sleep(0.02)
+
+    with run_in_thread(app) as server, _signed_in(server) as client:
+        for _ in range(3):
+            with client.stream("GET", "/events") as response:
+                assert response.headers["content-type"].startswith("text/event-stream")
+                wait_subscribers(1)
+            wait_subscribers(0)
