@@ -24,6 +24,9 @@ ROOM_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62})$")
 MAX_TEXT = 200
 #: The lifecycle values of the contract (roomagent/control/schemas/state.schema.json).
 LIFECYCLES = frozenset({"idle", "redeeming", "joining", "in_meeting", "leaving"})
+#: Rooms followed at most: a broker account that may write under the root could otherwise make the
+#: dashboard remember any number of made-up rooms. Far above a university's fleet.
+MAX_ROOMS = 20_000
 #: At most this many list entries (screens, inputs, warnings) are kept from one state message.
 MAX_ITEMS = 16
 
@@ -286,8 +289,9 @@ class Room:
 class Fleet:
     """Every room the dashboard knows, fed message by message; tells which rooms changed."""
 
-    def __init__(self, inventory: list[RoomEntry], history_per_room: int = 100) -> None:
+    def __init__(self, inventory: list[RoomEntry], history_per_room: int = 100, max_rooms: int = MAX_ROOMS) -> None:
         self.history_per_room = history_per_room
+        self.max_rooms = max_rooms
         self.rooms: dict[str, Room] = {}
         for entry in inventory:
             self._add(entry.id, name=entry.name, building=entry.building, listed=True)
@@ -301,7 +305,11 @@ class Fleet:
         """Take one message on ``<root>/<room_id>/<leaf>``; the room if what it shows changed, else None."""
         if not ROOM_ID.match(room_id) or leaf not in ("availability", "state", "event"):
             return None
-        room = self.rooms.get(room_id) or self._add(room_id)
+        room = self.rooms.get(room_id)
+        if room is None:
+            if len(self.rooms) >= self.max_rooms:
+                return None
+            room = self._add(room_id)
         if leaf == "availability":
             changed = self._availability(room, payload, retained, now)
         elif leaf == "state":

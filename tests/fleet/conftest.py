@@ -3,6 +3,7 @@ retained messages on it, and the real dashboard app served by uvicorn on a free 
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import socket
@@ -19,15 +20,12 @@ from paho.mqtt.properties import Properties
 from tests.control.broker import GUARD_S, Mosquitto, Probe
 
 PASSWORD = "correct horse battery staple"
-#: argon2 is slow on purpose; one hash per test session is enough.
-_HASHES: dict[str, str] = {}
 
 
+@functools.cache
 def password_hash() -> str:
-    """The argon2id hash of :data:`PASSWORD` (computed once)."""
-    if PASSWORD not in _HASHES:
-        _HASHES[PASSWORD] = hash_password(PASSWORD)
-    return _HASHES[PASSWORD]
+    """The argon2id hash of :data:`PASSWORD` (argon2 is slow on purpose: computed once per run)."""
+    return hash_password(PASSWORD)
 
 
 def state(lifecycle: str = "idle", *, screens: list[tuple[str, str]] | None = None, meeting: dict | None = None,

@@ -104,3 +104,11 @@ def test_non_room_topics_and_unchanged_messages_change_nothing():
     assert fleet.apply("h0104", "availability", b"online", retained=False, now=1) is not None
     assert fleet.apply("h0104", "availability", b"online", retained=False, now=2) is None
     assert "_ctl" not in fleet.rooms
+
+
+def test_the_number_of_rooms_is_bounded():
+    fleet = Fleet([RoomEntry(id="listed")], max_rooms=3)
+    for i in range(10):
+        fleet.apply(f"r{i}", "availability", b"online", retained=False, now=1)
+    assert sorted(fleet.rooms) == ["listed", "r0", "r1"]
+    assert fleet.apply("listed", "availability", b"online", retained=False, now=2) is not None
