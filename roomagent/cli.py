@@ -38,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("ctl", help="remote-control rooms over MQTT; `roomagent ctl --help`")
 
+    p = sub.add_parser("fleet", help="run the fleet dashboard for operators (web, live over MQTT)")
+    p.add_argument("task", nargs="?", choices=["serve", "hash-password"], default="serve",
+                   help="serve (default), or hash-password: print the argon2id hash of a password read from stdin")
+    p.add_argument("--config", help="fleet.toml (see kiosk/fleet.example.toml)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8090)
+
     p = sub.add_parser("demo", help="the whole flow on this machine: directory, demo meeting, kiosk")
     p.add_argument("--offscreen", metavar="DIR", help="no windows: render offscreen, write screenshots to DIR")
     p.add_argument("--screens", type=int, default=2, help="number of room screens (default 2)")
@@ -71,6 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         from roomagent.invite.main import serve_from_cli as serve_invite
 
         return serve_invite(args.config, args.host, args.port)
+    if args.command == "fleet":
+        from roomagent.fleet import main as fleet_main
+
+        if args.task == "hash-password":
+            return fleet_main.hash_from_cli()
+        if not args.config:
+            _parser().error("fleet: --config is required")
+        return fleet_main.serve_from_cli(args.config, args.host, args.port)
     if args.command == "check-config":
         from roomagent.profile import check_config
 

@@ -1,0 +1,159 @@
+"""Settings of the fleet dashboard: ``fleet.toml`` (commented example: ``kiosk/fleet.example.toml``).
+
+Every problem is reported with its key path and the CLI exits 78, as for the room profile and the
+directory (DESIGN.md §7).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator, model_validator
+
+from roomagent.configload import ConfigError, load_toml, validation_lines
+from roomagent.profile import MqttSection
+
+#: A session secret shorter than this can be guessed; 32 bytes is what ``openssl rand -hex 32`` gives.
+MIN_SECRET_BYTES = 32
+_ROOM_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62})$")
+_USER = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+
+
+def _network(value: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        return value
+    if isinstance(value, str):
+        try:
+            return ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not an IP address or CIDR network")
+
+
+Network = Annotated[ipaddress.IPv4Network | ipaddress.IPv6Network, PlainValidator(_network)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RoomEntry(_Section):
+    """One room of the inventory: what the dashboard shows besides the room id (rooms do not publish
+    their name or building). Rooms on the broker that are not listed still appear, by id."""
+
+    id: str
+    name: str = Field(default="", max_length=120)
+    building: str = Field(default="", max_length=120)
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _ROOM_ID.match(value):
+            raise ValueError("must be lower-case letters, digits and dashes, e.g. 'h0104'")
+        return value
+
+
+class User(_Section):
+    """An operator who signs in with a password; only its argon2 hash is stored."""
+
+    name: str
+    password_hash: str = Field(description="from `roomagent fleet hash-password`")
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not _USER.match(value):
+            raise ValueError("must be 1-64 letters, digits, '.', '_', '@' or '-'")
+        return value
+
+    @field_validator("password_hash")
+    @classmethod
+    def _check_hash(cls, value: str) -> str:
+        if not value.startswith("$argon2id$"):
+            raise ValueError("must be an argon2id hash from `roomagent fleet hash-password`, never the password")
+        return value
+
+
+class AuthSection(_Section):
+    """How operators sign in: ``password`` (users below) or ``proxy`` (a trusted reverse proxy that has
+    authenticated the operator names them in a header)."""
+
+    mode: Literal["password", "proxy"] = "password"
+    users: list[User] = []
+    proxy_header: str = Field(default="X-Remote-User", pattern=r"^[A-Za-z0-9-]+$")
+    #: Only requests from these addresses may carry the header; anyone else is refused.
+    trusted_proxies: list[Network] = []
+
+    @model_validator(mode="after")
+    def _check_mode(self) -> "AuthSection":
+        if self.mode == "password" and not self.users:
+            raise ValueError("mode 'password' needs at least one [[auth.users]] entry")
+        if self.mode == "proxy" and not self.trusted_proxies:
+            raise ValueError("mode 'proxy' needs trusted_proxies (the reverse proxy's addresses)")
+        names = [u.name for u in self.users]
+        if len(names) != len(set(names)):
+            raise ValueError("user names must be unique")
+        return self
+
+
+class WebSection(_Section):
+    """The web side: sessions, the audit log, limits."""
+
+    session_secret_file: str = Field(description="file holding the secret that signs session cookies")
+    #: Send the session cookie over HTTPS only. Off only for a dashboard reached on loopback.
+    secure_cookies: bool = True
+    session_hours: float = Field(default=12, gt=0, le=24 * 30)
+    audit_log: str = Field(description="JSON lines: who, what, when, the reply")
+    command_timeout_s: float = Field(default=5, gt=0, le=60)
+    #: Recent events and state changes kept per room while the dashboard runs.
+    history_per_room: int = Field(default=100, ge=1, le=10_000)
+
+    @field_validator("session_secret_file")
+    @classmethod
+    def _check_secret(cls, value: str) -> str:
+        path = Path(value)
+        if not path.is_file():
+            raise ValueError(f"file {value} does not exist (create it with: openssl rand -hex 32 > {value})")
+        if len(path.read_bytes().strip()) < MIN_SECRET_BYTES:
+            raise ValueError(f"the secret must be at least {MIN_SECRET_BYTES} characters long")
+        return value
+
+    @field_validator("audit_log")
+    @classmethod
+    def _check_audit(cls, value: str) -> str:
+        if not Path(value).parent.is_dir():
+            raise ValueError(f"folder {Path(value).parent} does not exist")
+        return value
+
+    def session_secret(self) -> str:
+        """The signing secret (read at start-up, not at import)."""
+        return Path(self.session_secret_file).read_text(encoding="utf-8").strip()
+
+
+class FleetSettings(_Section):
+    """The whole ``fleet.toml``."""
+
+    mqtt: MqttSection
+    web: WebSection
+    auth: AuthSection
+    rooms: list[RoomEntry] = []
+
+    @model_validator(mode="after")
+    def _check_rooms(self) -> "FleetSettings":
+        ids = [r.id for r in self.rooms]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"rooms listed twice: {', '.join(duplicates)}")
+        return self
+
+
+def load_settings(path: str | Path) -> FleetSettings:
+    """Read and validate ``fleet.toml``; raise :class:`ConfigError` with every problem."""
+    data = load_toml(Path(path))
+    try:
+        return FleetSettings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(str(path), validation_lines(exc)) from None

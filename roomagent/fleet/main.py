@@ -1,0 +1,76 @@
+"""``roomagent fleet``: validate ``fleet.toml`` (exit 78 on errors), then serve the dashboard until
+SIGTERM/SIGINT; ``roomagent fleet hash-password`` prints the argon2id hash for ``[[auth.users]]``."""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import logging
+import signal
+import sys
+
+import uvicorn
+
+from roomagent.configload import EX_CONFIG, ConfigError
+from roomagent.fleet.access import hash_password
+from roomagent.fleet.config import load_settings
+from roomagent.fleet.web import create_app
+
+log = logging.getLogger("roomagent.fleet")
+
+#: Open event streams are cut after this long on SIGTERM (they never end by themselves).
+GRACEFUL_SHUTDOWN_S = 3
+
+
+class _ForegroundServer(uvicorn.Server):
+    """uvicorn whose SIGTERM/SIGINT end in a normal return (exit 0), not a re-raised signal that systemd
+    would count as a failure. The second signal stops waiting for open connections."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _on_signal(self, _signum: int, _frame: object) -> None:
+        if self.should_exit:
+            self.force_exit = True
+        self.should_exit = True
+
+
+def serve_from_cli(config_path: str, host: str, port: int) -> int:
+    """Serve the dashboard in the foreground; returns the exit status."""
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as exc:
+        exc.report()
+        return EX_CONFIG
+    app = create_app(settings)
+    # proxy_headers off: the peer address is what [auth] trusted_proxies is checked against, so it must be
+    # the proxy's own, never one an X-Forwarded-For header claims.
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, server_header=False,
+                            proxy_headers=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
+    server = _ForegroundServer(config)
+    log.info("fleet dashboard on http://%s:%d (%d rooms listed, broker %s)", host, port, len(settings.rooms),
+             settings.mqtt.url)
+    server.run()
+    return 0 if server.started else 1
+
+
+def hash_from_cli() -> int:
+    """Read a password (twice on a terminal, once from a pipe) and print its argon2id hash."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if password != getpass.getpass("again: "):
+            print("roomagent fleet: the passwords differ", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        print("roomagent fleet: use at least 8 characters", file=sys.stderr)
+        return 1
+    print(hash_password(password))
+    return 0
