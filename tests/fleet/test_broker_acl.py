@@ -1,5 +1,5 @@
 """The dashboard on a broker with the shipped ACL and passwords (kiosk/mosquitto/): as a controller
-(``ctl_ops``) its actions reach a room and the room's reply comes back on ``roomagent/_ctl/+/reply``,
+(``ctl_fleet``) its actions reach a room and the room's reply comes back on ``roomagent/_ctl/+/reply``,
 which the ACL lets rooms write; as a monitor (``mon_dashboard``) it shows the fleet, and an action says at
 once that the broker refused it instead of waiting for a reply that cannot come."""
 
@@ -20,7 +20,7 @@ from tests.control.broker import GUARD_S, Mosquitto
 from tests.fleet.conftest import PASSWORD, SimRoom, audit_lines, make_settings, state
 
 ACL = Path(__file__).resolve().parents[2] / "kiosk" / "mosquitto" / "roomagent.acl"
-USERS = {"h0104": "pw-room", "ctl_ops": "pw-controller", "mon_dashboard": "pw-monitor"}
+USERS = {"h0104": "pw-room", "ctl_fleet": "pw-controller", "mon_dashboard": "pw-monitor"}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def _identify(server) -> str:
 
 
 def test_a_controller_account_commands_rooms(tmp_path, acl_broker):
-    settings = _dashboard(tmp_path, acl_broker, "ctl_ops")
+    settings = _dashboard(tmp_path, acl_broker, "ctl_fleet")
     with run_in_thread(create_app(settings)) as server:
         assert "Identify screens</strong>: ok" in _identify(server)
     assert audit_lines(settings)[-1]["reply"]["status"] == "ok"
