@@ -1,5 +1,6 @@
-"""Serve an ASGI app from a background thread: the directory and the demo meeting server inside
-``roomagent demo``, and every test fixture that needs a real HTTP server.
+"""Serve an ASGI app: in the foreground for the server commands (``roomagent directory``, ``invite``,
+``fleet``: :class:`ForegroundServer` with :func:`server_options`), or from a background thread for the demo
+and every test fixture that needs a real HTTP server (:func:`run_in_thread`).
 
 The listening socket is bound *before* the thread starts, so ``RunningServer.url`` is valid (port 0
 already resolved to the real port) the moment :func:`run_in_thread` returns and a port clash raises
@@ -9,13 +10,17 @@ already resolved to the real port) the moment :func:`run_in_thread` returns and 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import socket
 import threading
 from types import TracebackType
 from typing import Any
 
 import uvicorn
+
+from roomagent.httpguard import connection_cap, guarded_protocol
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +29,49 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 15.0
 #: How long run_in_thread waits for uvicorn's start-up (lifespan, a store connecting) before giving up.
 STARTUP_TIMEOUT_S = 15.0
+
+
+def server_options(
+    *, request_timeout_s: float = 10.0, keepalive_s: float = 5.0, max_connections: int = 1000, graceful_s: float = 10.0
+) -> dict[str, Any]:
+    """The uvicorn settings every roomagent server runs with, foreground or thread.
+
+    ``proxy_headers=False``: uvicorn would otherwise trust X-Forwarded-For from 127.0.0.1 and rewrite the
+    client address that rate limits and trusted-proxy checks count on. ``http=``: uvicorn's protocol with
+    a request timeout and a connection cap (``httpguard``: slow clients).
+    """
+    cap = connection_cap(max_connections)
+    if cap < max_connections:
+        log.warning("http_max_connections lowered to %d to fit the open-file limit (ulimit -n)", cap)
+    return {
+        "proxy_headers": False,
+        "server_header": False,
+        "timeout_graceful_shutdown": graceful_s,
+        "timeout_keep_alive": keepalive_s,
+        "http": guarded_protocol(request_timeout_s, cap),
+    }
+
+
+class ForegroundServer(uvicorn.Server):
+    """uvicorn in the foreground whose SIGTERM/SIGINT end in a normal return, so the process exits 0.
+
+    uvicorn's own handlers re-raise the signal after draining, and systemd would then see a death by
+    signal instead of a clean stop. The second signal stops waiting for open connections.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _on_signal(self, _signum: int, _frame: object) -> None:
+        if self.should_exit:
+            self.force_exit = True
+        self.should_exit = True
 
 
 class _ThreadServer(uvicorn.Server):

@@ -3,10 +3,8 @@ SIGTERM/SIGINT; ``roomagent fleet hash-password`` prints the argon2id hash for `
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import logging
-import signal
 import sys
 
 import uvicorn
@@ -15,30 +13,12 @@ from roomagent.configload import EX_CONFIG, ConfigError
 from roomagent.fleet.access import hash_password
 from roomagent.fleet.config import load_settings
 from roomagent.fleet.web import create_app
+from roomagent.serving import ForegroundServer
 
 log = logging.getLogger("roomagent.fleet")
 
 #: Open event streams are cut after this long on SIGTERM (they never end by themselves).
 GRACEFUL_SHUTDOWN_S = 3
-
-
-class _ForegroundServer(uvicorn.Server):
-    """uvicorn whose SIGTERM/SIGINT end in a normal return (exit 0), not a re-raised signal that systemd
-    would count as a failure. The second signal stops waiting for open connections."""
-
-    @contextlib.contextmanager
-    def capture_signals(self):
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-    def _on_signal(self, _signum: int, _frame: object) -> None:
-        if self.should_exit:
-            self.force_exit = True
-        self.should_exit = True
 
 
 def serve_from_cli(config_path: str, host: str, port: int) -> int:
@@ -53,7 +33,7 @@ def serve_from_cli(config_path: str, host: str, port: int) -> int:
     # the proxy's own, never one an X-Forwarded-For header claims.
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, server_header=False,
                             proxy_headers=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
-    server = _ForegroundServer(config)
+    server = ForegroundServer(config)
     log.info("fleet dashboard on http://%s:%d (%d rooms listed, broker %s)", host, port, len(settings.rooms),
              settings.mqtt.url)
     server.run()

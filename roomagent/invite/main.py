@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import uvicorn
+
 from roomagent.configload import EX_CONFIG, ConfigError
-from roomagent.directory.server.main import _ForegroundServer, _uvicorn_config, _uvicorn_options
 from roomagent.invite.app import create_app
 from roomagent.invite.settings import InviteSettings, load_settings
-from roomagent.serving import RunningServer
+from roomagent.serving import ForegroundServer, RunningServer, server_options
 from roomagent.serving import run_in_thread as serve_app
 
 log = logging.getLogger("roomagent.invite")
@@ -21,10 +22,10 @@ def serve_from_cli(config_path: str, host: str, port: int) -> int:
     except ConfigError as exc:
         exc.report()
         return EX_CONFIG
-    # The same uvicorn settings as the directory: no proxy-header trust, no server header, graceful stop.
-    config = _uvicorn_config(create_app(settings), host=host, port=port, log_config=None,
-                             access_log=settings.access_log)
-    server = _ForegroundServer(config)
+    # The same uvicorn settings as the directory: no proxy-header trust, slow clients timed out, graceful stop.
+    config = uvicorn.Config(create_app(settings), host=host, port=port, log_config=None,
+                            access_log=settings.access_log, **server_options())
+    server = ForegroundServer(config)
     log.info("invite service starting on http://%s:%d", host, port)
     server.run()
     return 0 if server.started else 1
@@ -32,4 +33,4 @@ def serve_from_cli(config_path: str, host: str, port: int) -> int:
 
 def run_in_thread(settings: InviteSettings, host: str = "127.0.0.1", port: int = 0, **kwargs) -> RunningServer:
     """Serve the invite service in a daemon thread (``port=0``: a free one); ``kwargs`` go to create_app."""
-    return serve_app(create_app(settings, **kwargs), host, port, **_uvicorn_options())
+    return serve_app(create_app(settings, **kwargs), host, port, **server_options())

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import signal
 import time
 from collections.abc import Callable
 
@@ -13,9 +11,8 @@ from fastapi import FastAPI
 
 from roomagent.configload import EX_CONFIG, ConfigError
 from roomagent.directory.server.app import create_app
-from roomagent.directory.server.protocol import connection_cap, guarded_protocol
 from roomagent.directory.server.settings import DirectorySettings, load_settings
-from roomagent.serving import RunningServer
+from roomagent.serving import ForegroundServer, RunningServer, server_options
 from roomagent.serving import run_in_thread as serve_app
 
 log = logging.getLogger("roomagent.directory")
@@ -25,46 +22,8 @@ GRACEFUL_SHUTDOWN_S = 10
 
 
 def _uvicorn_options(settings: DirectorySettings) -> dict:
-    # proxy_headers=False: uvicorn would otherwise trust X-Forwarded-For from 127.0.0.1 and rewrite the
-    # client address the brute-force limit counts on; trusted_proxies is the only switch for that.
-    # http=: uvicorn's protocol with a request timeout and a connection cap (protocol.py: slow clients).
-    cap = connection_cap(settings.http_max_connections)
-    if cap < settings.http_max_connections:
-        log.warning("http_max_connections lowered to %d to fit the open-file limit (ulimit -n)", cap)
-    return {
-        "proxy_headers": False,
-        "server_header": False,
-        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
-        "timeout_keep_alive": settings.http_keepalive_s,
-        "http": guarded_protocol(settings.http_request_timeout_s, cap),
-    }
-
-
-def _uvicorn_config(app: FastAPI, settings: DirectorySettings, **extra) -> uvicorn.Config:
-    return uvicorn.Config(app, **_uvicorn_options(settings), **extra)
-
-
-class _ForegroundServer(uvicorn.Server):
-    """uvicorn in the foreground whose SIGTERM/SIGINT end in a normal return, so the process exits 0.
-
-    uvicorn's own handlers re-raise the signal after draining, and systemd would then see a death by
-    signal instead of a clean stop.
-    """
-
-    @contextlib.contextmanager
-    def capture_signals(self):
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-    def _on_signal(self, _signum: int, _frame: object) -> None:
-        # First signal: stop accepting, let in-flight requests finish. Second: stop waiting for them.
-        if self.should_exit:
-            self.force_exit = True
-        self.should_exit = True
+    return server_options(request_timeout_s=settings.http_request_timeout_s, keepalive_s=settings.http_keepalive_s,
+                          max_connections=settings.http_max_connections, graceful_s=GRACEFUL_SHUTDOWN_S)
 
 
 def serve_from_cli(config_path: str, host: str, port: int) -> int:
@@ -76,8 +35,9 @@ def serve_from_cli(config_path: str, host: str, port: int) -> int:
         return EX_CONFIG
     app = create_app(settings)
     # log_config=None keeps the logging the CLI configured; uvicorn's loggers propagate to it.
-    config = _uvicorn_config(app, settings, host=host, port=port, log_config=None, access_log=settings.access_log)
-    server = _ForegroundServer(config)
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=settings.access_log,
+                            **_uvicorn_options(settings))
+    server = ForegroundServer(config)
     log.info("directory starting on http://%s:%d (%s store)", host, port, settings.store_kind)
     server.run()
     return 0 if server.started else 1

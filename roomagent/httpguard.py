@@ -24,7 +24,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-log = logging.getLogger("roomagent.directory")
+log = logging.getLogger("roomagent.serving")
 
 #: File descriptors kept free for everything but client connections (store, broker, logs, the listener).
 FD_RESERVE = 64
@@ -114,7 +114,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 def guarded_protocol(request_timeout_s: float, max_connections: int) -> type[GuardedHttpProtocol]:
     """A :class:`GuardedHttpProtocol` subclass with these limits, for ``uvicorn.Config(http=...)``."""
     return type(
-        "DirectoryHttpProtocol",
+        "GuardedHttpProtocolWithLimits",
         (GuardedHttpProtocol,),
         {"request_timeout_s": request_timeout_s, "max_connections": max_connections},
     )
