@@ -18,6 +18,7 @@ from roomagent.core import effects as fx
 from roomagent.core import events as ev
 from roomagent.core.layouts import Layout, offered_names
 from roomagent.core.machine import RoomRules, initial_state, transition
+from roomagent.core.platforms import PLATFORMS
 from roomagent.core.state import ErrorKind, Lifecycle, RoomState, ScreenState
 from roomagent.directory.client import (
     BadResponse,
@@ -60,10 +61,10 @@ def rules_from_profile(profile: RoomProfile, layouts: dict[str, Layout] | None =
     offered = offered_names(layouts.values(), roles, default_layout)
     capabilities: dict[str, frozenset[str]] = {}
     by_platform: dict[str, tuple[str, ...]] = {}
-    for platform in ("bbb", "jitsi", "generic"):
-        capabilities[platform] = frozenset(adapter_class(platform).capabilities)
-        if "layout" in capabilities[platform]:
-            by_platform[platform] = offered
+    for platform in PLATFORMS:
+        capabilities[platform.name] = platform.capabilities
+        if "layout" in platform.capabilities:
+            by_platform[platform.name] = offered
     return RoomRules(
         allowed_hosts=profile.meeting.allowed_hosts,
         screens=tuple(ScreenState(id=s.id, role=s.role, media=s.id == media) for s in profile.screens),

@@ -9,8 +9,8 @@ name a role the room lacks are not offered in that room. The shipped layouts liv
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Literal
+from collections.abc import Iterable
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -25,7 +25,6 @@ BBB_LAYOUTS = (
     "PRESENTATION_FOCUS",
     "VIDEO_FOCUS",
 )
-PLATFORMS = ("bbb", "jitsi")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _NAME = re.compile(NAME_PATTERN)
 
@@ -57,13 +56,22 @@ class JitsiSettings(_Model):
 
 
 class RoleSettings(_Model):
-    """What screens of one role show, per platform (a platform left out gets its neutral default)."""
+    """What screens of one role show, per platform (a platform left out gets its neutral default).
+
+    One field per platform record with a ``layout_key`` (``roomagent.core.platforms``), named after it.
+    """
 
     bbb: BbbSettings | None = None
     jitsi: JitsiSettings | None = None
 
 
-DEFAULTS: Mapping[str, BaseModel] = {"bbb": BbbSettings(), "jitsi": JitsiSettings()}
+def default_settings(key: str) -> BaseModel | None:
+    """The neutral settings under ``key`` of :class:`RoleSettings` (a platform's ``layout_key``); None when
+    no platform keeps settings there."""
+    field = RoleSettings.model_fields.get(key)
+    if field is None:
+        return None
+    return next(t for t in get_args(field.annotation) if t is not type(None))()
 
 
 class Layout(_Model):
@@ -90,12 +98,13 @@ class Layout(_Model):
         return frozenset(self.roles)
 
     def settings_for(self, role: str, platform: str):  # noqa: ANN201 - BbbSettings | JitsiSettings
-        """The settings of a screen with ``role`` on ``platform`` (never None for a known platform)."""
+        """The settings of a screen with ``role`` on the platform whose ``layout_key`` is ``platform`` (never
+        None for a key :class:`RoleSettings` has)."""
         chosen = self.roles.get(role, self.other)
-        value = getattr(chosen, platform, None) if platform in PLATFORMS else None
+        value = getattr(chosen, platform, None) if platform in RoleSettings.model_fields else None
         if value is None and role in self.roles:
             value = getattr(self.other, platform, None)
-        return value if value is not None else DEFAULTS.get(platform)
+        return value if value is not None else default_settings(platform)
 
     def title_in(self, language: str) -> str:
         """The title for the panel in ``language``."""

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+
+from roomagent.core.platforms import platform as platform_record
+
 
 def adapter_class(platform: str) -> type:
-    """The adapter class for a platform name from :func:`roomagent.core.meeting_url.describe_join_url`."""
-    if platform == "bbb":
-        from roomagent.meeting.bbb import BbbAdapter
+    """The adapter class of the platform record called ``platform`` (see ``roomagent.core.platforms``).
 
-        return BbbAdapter
-    if platform == "jitsi":
-        from roomagent.meeting.jitsi import JitsiAdapter
-
-        return JitsiAdapter
-    from roomagent.meeting.generic import GenericAdapter
-
-    return GenericAdapter
+    Raises :class:`roomagent.core.platforms.UnknownPlatform` for a name no record carries.
+    """
+    module, _, name = platform_record(platform).adapter.partition(":")
+    return getattr(importlib.import_module(module), name)

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from roomagent.core import events as ev
 from roomagent.core.layouts import BbbSettings, Layout
+from roomagent.core.platforms import BBB
 from roomagent.meeting import bbb_api
 from roomagent.meeting.base import MUTE_READBACK_S, SHARE_TIMEOUT_S, MeetingAdapter, js_asset
 
@@ -46,7 +47,7 @@ def session_userdata(media: bool, share_camera: bool, settings: BbbSettings, css
 class BbbAdapter(MeetingAdapter):
     """See the module docstring. Options: ``layout_method`` "event" (default) or "reload"."""
 
-    capabilities = frozenset({"mute", "layout", "share"})
+    capabilities = BBB.capabilities
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
@@ -79,7 +80,7 @@ class BbbAdapter(MeetingAdapter):
 
     def _settings(self, role: str, layout: Layout | None = None) -> BbbSettings:
         chosen = layout or self.request.layout
-        return chosen.settings_for(role, "bbb") if chosen is not None else BbbSettings()
+        return chosen.settings_for(role, BBB.layout_key) if chosen is not None else BbbSettings()
 
     def _mint(self, user: bbb_api.BbbUser, screen_id: str, media: bool, settings: BbbSettings) -> str:
         userdata = session_userdata(media, self.request.share_camera, settings, self._css)

@@ -8,13 +8,14 @@ pretending.
 from __future__ import annotations
 
 from roomagent.core import events as ev
+from roomagent.core.platforms import GENERIC
 from roomagent.meeting.base import MeetingAdapter
 
 
 class GenericAdapter(MeetingAdapter):
     """See the module docstring."""
 
-    capabilities = frozenset()
+    capabilities = GENERIC.capabilities
 
     def join(self) -> None:
         screen = self.request.media_screen

@@ -21,6 +21,7 @@ from PySide6.QtCore import QTimer
 from roomagent.core import events as ev
 from roomagent.core.layouts import JitsiSettings, Layout
 from roomagent.core.meeting_url import jitsi_room
+from roomagent.core.platforms import JITSI
 from roomagent.meeting.base import MUTE_READBACK_S, SHARE_TIMEOUT_S, MeetingAdapter, js_asset
 
 log = logging.getLogger("roomagent.meeting.jitsi")
@@ -68,7 +69,7 @@ def wrapper_page(join_url: str, config: dict) -> str:
 class JitsiAdapter(MeetingAdapter):
     """See the module docstring."""
 
-    capabilities = frozenset({"mute", "layout", "share"})
+    capabilities = JITSI.capabilities
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
@@ -107,7 +108,7 @@ class JitsiAdapter(MeetingAdapter):
 
     @staticmethod
     def _settings(role: str, layout: Layout | None) -> JitsiSettings:
-        return layout.settings_for(role, "jitsi") if layout is not None else JitsiSettings()
+        return layout.settings_for(role, JITSI.layout_key) if layout is not None else JitsiSettings()
 
     def _on_loaded(self, screen_id: str, ok: bool, url: str) -> None:
         if not ok and screen_id not in self.joined and not self.closing:

@@ -15,7 +15,7 @@ from roomagent.core.meeting_url import NotADirectLink, describe_join_url, jitsi_
     ("https://video.example.org/Seminar", "jitsi", "seminar"),  # listed in jitsi_hosts
 ])
 def test_platform_and_stable_meeting_id(url, platform, meeting_id):
-    target = describe_join_url(url, ("video.example.org",))
+    target = describe_join_url(url, {"jitsi": ("video.example.org",)})
     assert (target.platform, target.meeting_id) == (platform, meeting_id)
 
 

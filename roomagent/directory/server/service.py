@@ -28,6 +28,7 @@ from roomagent.core.codes import normalize_code
 from roomagent.core.commands import COMMAND
 from roomagent.core.hosts import host_allowed, url_host
 from roomagent.core.meeting_url import NotADirectLink, describe_join_url
+from roomagent.core.platforms import configured_hosts
 from roomagent.directory.server import models as m
 from roomagent.directory.server.errors import ApiError, validation_message
 from roomagent.directory.server.relay import MqttRelay, RelayLost, RelayUnavailable
@@ -83,10 +84,14 @@ def checked_join_host(url: str, allowed: list[str]) -> str:
     return host
 
 
-def meeting_id_of(join_url: str) -> str:
-    """The meeting id the room agent will compute for ``join_url``; ``""`` for a lobby page it refuses."""
+def meeting_id_of(join_url: str, settings: DirectorySettings) -> str:
+    """The meeting id the room agent will compute for ``join_url``; ``""`` for a lobby page it refuses.
+
+    The same platform detection as the room's, with the hosts configured here (``jitsi_hosts``), which
+    must be those of the rooms' ``[meeting]``: a Jitsi host known only there is otherwise generic here.
+    """
     try:
-        return describe_join_url(join_url).meeting_id
+        return describe_join_url(join_url, configured_hosts(settings)).meeting_id
     except NotADirectLink:
         return ""
 
@@ -171,7 +176,7 @@ class Directory:
             raise ApiError(422, validation_message(exc.errors(), "body")) from None
         join_url = request.data.join_url
         host = checked_join_host(join_url, self._allowed)
-        relay = RelayNew(creator=server, meeting_id=meeting_id_of(join_url))
+        relay = RelayNew(creator=server, meeting_id=meeting_id_of(join_url, self.settings))
         store = self.live_store()
         ttl = self.settings.code_ttl_s
         now = self.clock()

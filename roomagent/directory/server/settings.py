@@ -147,6 +147,10 @@ class DirectorySettings(BaseSettings):
     allowed_join_hosts: list[HostPattern] = Field(
         min_length=1, description="host names (or *.domain wildcards) a join URL may point at"
     )
+    jitsi_hosts: list[HostPattern] = Field(
+        default_factory=list,
+        description="hosts that run Jitsi Meet, the same as the rooms' [meeting] jitsi_hosts (the relay's meeting id)",
+    )
     redeem_limit_per_min: int = Field(
         10, ge=1, le=10_000,
         description="failed redemptions per minute per requester: a network, or a room (Room-Id) on a network",
