@@ -18,7 +18,7 @@ from roomagent.core import effects as fx
 from roomagent.core import events as ev
 from roomagent.core.layouts import Layout, offered_names
 from roomagent.core.machine import RoomRules, initial_state, transition
-from roomagent.core.platforms import PLATFORMS
+from roomagent.core.platforms import PLATFORMS, configured_hosts
 from roomagent.core.state import ErrorKind, Lifecycle, RoomState, ScreenState
 from roomagent.directory.client import (
     BadResponse,
@@ -70,7 +70,7 @@ def rules_from_profile(profile: RoomProfile, layouts: dict[str, Layout] | None =
         screens=tuple(ScreenState(id=s.id, role=s.role, media=s.id == media) for s in profile.screens),
         capabilities=capabilities,
         layouts=by_platform,
-        jitsi_hosts=profile.meeting.jitsi_hosts,
+        platform_hosts=configured_hosts(profile.meeting),
     )
 
 

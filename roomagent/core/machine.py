@@ -14,7 +14,6 @@ from roomagent.core.codes import normalize_code
 from roomagent.core.dispatch import handle_command
 from roomagent.core.hosts import url_allowed, url_host
 from roomagent.core.meeting_url import NotADirectLink, describe_join_url
-from roomagent.core.platforms import configured_hosts
 from roomagent.core.steps import error, set_screen, start_leaving
 from roomagent.core.state import ErrorKind, Lifecycle, MeetingInfo, RoomState, ScreenState, ScreenStatus
 
@@ -35,8 +34,8 @@ class RoomRules(BaseModel):
     capabilities: dict[str, frozenset[str]] = {}
     #: platform -> the layouts it offers, first is the default.
     layouts: dict[str, tuple[str, ...]] = {}
-    #: Hosts that run Jitsi Meet (the Jitsi record's hosts_setting; see describe_join_url).
-    jitsi_hosts: tuple[str, ...] = ()
+    #: platform -> the hosts configured for it (``configured_hosts`` of the profile's ``[meeting]``).
+    platform_hosts: dict[str, tuple[str, ...]] = {}
 
 
 Result = tuple[RoomState, list[fx.Effect]]
@@ -83,7 +82,7 @@ def _on_code_redeemed(state: RoomState, event: ev.CodeRedeemed, rules: RoomRules
         log = fx.Log(level="warning", message=f"join refused: host {shown} is not on meeting.allowed_hosts")
         return state.model_copy(update={"lifecycle": Lifecycle.IDLE, "error": err}), [log]
     try:
-        target = describe_join_url(event.join_url, configured_hosts(rules))
+        target = describe_join_url(event.join_url, rules.platform_hosts)
     except NotADirectLink as exc:
         err = error(ErrorKind.LINK_NOT_DIRECT, now, detail=str(exc))
         return state.model_copy(update={"lifecycle": Lifecycle.IDLE, "error": err}), []

@@ -106,7 +106,7 @@ def platform(name: str) -> Platform:
 
 
 def configured_hosts(settings: object) -> dict[str, tuple[str, ...]]:
-    """platform name -> its hosts, read from ``settings`` (a room's ``[meeting]``, the core's rules or the
-    directory's settings: each names the setting as the record does)."""
+    """platform name -> its hosts, read from ``settings`` (a room's ``[meeting]`` or the directory's
+    settings: both name the setting as the record's ``hosts_setting`` does)."""
     return {p.name: tuple(getattr(settings, p.hosts_setting, ()) or ())
             for p in PLATFORMS if p.hosts_setting is not None}

@@ -35,7 +35,7 @@ WAIT_MS = 60_000
 
 
 @pytest.fixture
-def room_agent(qtbot, mosquitto_url: str) -> Iterator:  # noqa: ANN001
+def room_agent(qtbot, mosquitto_url: str) -> Iterator:
     """Factory: start the real agent (one screen) with ``jitsi_hosts``, redeeming at ``directory_url``."""
     running: list[tuple[RoomAgent, RemoteControl]] = []
 
