@@ -19,21 +19,31 @@ same geometry (``--kiosk`` on that display, or an ``--app`` window in windowed m
 window when it moves. Embedding Chromium's X window inside Qt's would be X11-only (the appliance runs
 under a Wayland compositor) and would put a foreign native window into Qt's widget stack; a second
 top-level window needs neither.
+
+Under Wayland (the kiosk's sway session) a client cannot place its own windows: Chromium then runs on
+Ozone/Wayland with the app_id :func:`~roomagent.session.sway.chromium_app_id` of its screen, and is put
+full screen on the screen window's output through sway's IPC (the session's ``for_window`` rules do the
+same when the window appears); coordinates are never guessed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QWidget
 
 from roomagent.core.hosts import host_allowed, redact_url, url_host
+from roomagent.session.sway import chromium_app_id
+from roomagent.session.swayipc import SwayError, find_socket, run_command
 from roomagent.ui.browser import JsonCallback, _json_wrapper
 from roomagent.ui.chromium.cdp import CdpPipe
 from roomagent.ui.chromium.events import PageEvents
@@ -47,6 +57,26 @@ log = logging.getLogger(__name__)
 #: The browser's start page is a local data: document and loads in milliseconds; this only bounds the
 #: wait if its load event went missing.
 FIRST_PAGE_WAIT_S = 3.0
+
+
+def on_wayland() -> bool:
+    """True when the agent's windows are Wayland windows (Chromium must then be a Wayland client too:
+    without Xwayland an X11 Chromium exits at once)."""
+    app = QGuiApplication.instance()
+    name = app.platformName() if app is not None else os.environ.get("QT_QPA_PLATFORM", "")
+    return name.startswith("wayland")
+
+
+def screen_of(session_id: str) -> str:
+    """The screen id in a session id (``left-3`` -> ``left``; the screen window numbers its sessions)."""
+    head, _, tail = session_id.rpartition("-")
+    return head if head and tail.isdigit() else session_id
+
+
+def wayland_args(session_id: str) -> tuple[str, ...]:
+    """Chromium's flags for a Wayland session: Ozone/Wayland, and the screen's stable app_id (``--class``)
+    that the sway session's window rules and :meth:`ChromiumSession._place_window` match."""
+    return ("--ozone-platform=wayland", f"--class={chromium_app_id(screen_of(session_id))}")
 
 
 class ChromiumSession(QObject, PageEvents):
@@ -255,7 +285,10 @@ class ChromiumSession(QObject, PageEvents):
 
     def _start_browser(self) -> None:
         geometry, full_screen = self._geometry()
-        self._process = ChromiumProcess(self._options, self)
+        options = self._options
+        if on_wayland() and not options.headless:
+            options = dataclasses.replace(options, extra_args=(*options.extra_args, *wayland_args(self.session_id)))
+        self._process = ChromiumProcess(options, self)
         self._process.exited.connect(self._on_browser_exited)
         self._pipe = self._process.start(geometry, full_screen)
         self._pipe.event.connect(self._on_event)
@@ -361,9 +394,11 @@ class ChromiumSession(QObject, PageEvents):
         return False
 
     def _place_window(self) -> None:
-        if not self._ready or self._closed:
+        if not self._ready or self._closed or self._options.headless:
             return
         (x, y, width, height), full_screen = self._geometry()
+        if on_wayland() and self._place_through_sway(full_screen):
+            return
 
         def place(result: dict[str, Any] | None, _error: str | None) -> None:
             if result is None:
@@ -379,6 +414,24 @@ class ChromiumSession(QObject, PageEvents):
                            session="")
 
         self._send("Browser.getWindowForTarget", {"targetId": self._target}, place, session="")
+
+    def _place_through_sway(self, full_screen: bool) -> bool:
+        """Full screen on the screen window's output via sway's IPC; False when there is no sway to ask."""
+        socket = find_socket()
+        if socket is None:
+            return False
+        screen = self._placeholder.window().screen()
+        if not full_screen or screen is None:
+            return True  # windowed mode: the compositor tiles the windows
+        app_id = chromium_app_id(screen_of(self.session_id))
+        command = f'[app_id="^{app_id}$"] move container to output "{screen.name()}", fullscreen enable'
+        try:
+            run_command(command, socket)
+        except SwayError as exc:
+            log.warning("[%s] could not place Chromium's window on %s: %s", self.session_id, screen.name(), exc)
+        else:
+            log.info("[%s] Chromium's window full screen on %s (sway)", self.session_id, screen.name())
+        return True
 
     def _on_browser_exited(self, status: int) -> None:
         self._crashed("browser-exited", status, restart=True)
