@@ -126,7 +126,11 @@ def sway_config(profile: RoomProfile, *, agent: str | None = DEFAULT_AGENT, conf
         title = f'[title="{_criteria_value(screen_title(screen.id))}"]'
         app_id = f'[app_id="{_criteria_value(chromium_app_id(screen.id))}"]'
         if screen.output:
-            place = f"move container to output {_output(screen.output, key)}, fullscreen enable"
+            output = _output(screen.output, key)
+            place = f"move container to output {output}, fullscreen enable"
+            # assign: the window is created on its output's workspace, so that Chromium's own full-screen
+            # request (--kiosk) never lands on the panel's workspace and takes full screen from the panel.
+            lines.append(f"assign {app_id} output {output}")
             lines.append(f"for_window {title} {place}")
             lines.append(f"for_window {app_id} {place}")
         else:  # placed by position (the agent chooses); still full screen

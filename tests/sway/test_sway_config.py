@@ -63,6 +63,7 @@ def test_touch_is_mapped_to_the_panel_output_and_every_window_has_its_rule(tmp_p
             "fullscreen enable") in lines
     # Chromium windows never take the keyboard (the keypad's) focus.
     assert 'no_focus [app_id="^roomagent-screen-left$"]' in lines
+    assert 'assign [app_id="^roomagent-screen-left$"] output "HEADLESS-2"' in lines
     assert chromium_app_id("left") == "roomagent-screen-left"
 
 
