@@ -126,7 +126,9 @@ class RoomAgent(QObject):
         self._signal_io = signal_io
         self.inputs: InputSources | None = None
         # The screen engine (issue: QtWebEngine cannot show full-screen video smoothly without a GPU).
-        self.engine = resolve_engine(profile.kiosk, rendering)  # "auto" decides from the rendering probe
+        # "auto" decides from the rendering probe, and keeps a keypad that shares a screen uncovered.
+        self.engine = resolve_engine(profile.kiosk, rendering,
+                                     separate_panel=windowed or profile.panel.output is not None)
         self.rendering = rendering or RenderingChoice(mode="software", reason="not probed (embedded agent)")
         self._session_factory = session_factory or engine_session_factory(profile.kiosk, self.rendering,
                                                                           engine=self.engine)

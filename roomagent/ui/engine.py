@@ -72,10 +72,12 @@ def chromium_runs(path: str) -> str | None:
 def resolve_engine(kiosk: KioskSection, rendering: RenderingChoice | None = None, *,
                    which: Callable[[str], str | None] = shutil.which, euid: Callable[[], int] = os.geteuid,
                    environ: Mapping[str, str] | None = None,
-                   runs: Callable[[str], str | None] = chromium_runs) -> EngineChoice:
+                   runs: Callable[[str], str | None] = chromium_runs, separate_panel: bool = True) -> EngineChoice:
     """The engine to run for the profile's ``[kiosk] engine`` given the rendering probe's ``rendering``
-    (None: no probe ran, e.g. an agent embedded in a test). Raises :class:`EngineError` for an explicit
-    ``chromium`` that cannot run as root."""
+    (None: no probe ran, e.g. an agent embedded in a test). ``separate_panel``: the keypad has its own
+    display; without one its compact Leave control sits on the first screen, where a Chromium window would
+    cover it, so ``auto`` keeps QtWebEngine. Raises :class:`EngineError` for an explicit ``chromium`` that
+    cannot run as root."""
     env = os.environ if environ is None else environ
     root = euid() == 0
     if kiosk.engine == "qtwebengine":
@@ -83,7 +85,7 @@ def resolve_engine(kiosk: KioskSection, rendering: RenderingChoice | None = None
     elif kiosk.engine == "chromium":
         choice = _explicit_chromium(kiosk, root, env.get(NO_SANDBOX_ENV) == "1", which)
     else:
-        choice = _auto(kiosk, rendering, root, which, runs)
+        choice = _auto(kiosk, rendering, root, which, runs, separate_panel)
     log.info("engine: %s, because %s", choice.engine, choice.reason)
     return choice
 
@@ -110,7 +112,7 @@ def _explicit_chromium(kiosk: KioskSection, root: bool, no_sandbox_asked: bool,
 
 
 def _auto(kiosk: KioskSection, rendering: RenderingChoice | None, root: bool,
-          which: Callable[[str], str | None], runs: Callable[[str], str | None]) -> EngineChoice:
+          which: Callable[[str], str | None], runs: Callable[[str], str | None], separate_panel: bool) -> EngineChoice:
     if rendering is None:
         return EngineChoice("qtwebengine", "[kiosk] engine = \"auto\" and no rendering probe ran")
     if rendering.mode == "gpu":
@@ -120,6 +122,9 @@ def _auto(kiosk: KioskSection, rendering: RenderingChoice | None, root: bool,
     if which(kiosk.chromium_path) is None:
         return EngineChoice("qtwebengine", f"{lacking}, but {kiosk.chromium_path} is not installed (apt install "
                                            "chromium): full-screen video below its frame rate")
+    if not separate_panel:
+        return EngineChoice("qtwebengine", f"{lacking}, but the room has no [panel] output: the keypad's Leave "
+                                           "control shares the first screen, where Chromium's window would cover it")
     if root:
         return EngineChoice("qtwebengine", f"{lacking}, but the agent runs as root, where Chromium cannot run "
                                            "with its sandbox: full-screen video below its frame rate")

@@ -273,3 +273,29 @@ def test_a_title_set_before_the_binding_exists_is_reported_once_it_does(qtbot, s
                    " setTimeout(() => { window.__lateTitle = (t) => window.__got.push(t); }, 100); return true; })()")
     assert started == (True, None)
     qtbot.waitUntil(lambda: _run(qtbot, session, "window.__got") == (["early"], None), timeout=T)
+
+
+def test_the_screen_windows_notice_is_shown_in_the_page_above_it(qtbot, server, chromium_options) -> None:  # noqa: ANN001
+    # Chromium's window covers the screen window that draws the banner: the banner goes into the page.
+    import functools
+
+    from roomagent.ui.screen import ScreenWindow
+
+    window = ScreenWindow("left", "Lecture Hall 1", session_factory=functools.partial(ChromiumSession,
+                                                                                        options=chromium_options))
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    session = window.open_session(None, ["127.0.0.1"], False)
+    _load(qtbot, session, f"{server.url}/meeting/with-notice")
+    strip = "(() => { const e = document.getElementById('__roomagent_notice'); return e ? e.textContent : null; })()"
+    assert _run(qtbot, session, strip) == (None, None)
+    window.show_message("We start in 5 minutes", 60)
+    qtbot.waitUntil(lambda: _run(qtbot, session, strip) == ("We start in 5 minutes", None), timeout=T)
+    window.show_message("Back at 10:15", 60)
+    qtbot.waitUntil(lambda: _run(qtbot, session, strip) == ("Back at 10:15", None), timeout=T)
+    _load(qtbot, session, f"{server.url}/meeting/next-page")  # a new document gets the strip again
+    qtbot.waitUntil(lambda: _run(qtbot, session, strip) == ("Back at 10:15", None), timeout=T)
+    window.clear_notice()
+    qtbot.waitUntil(lambda: _run(qtbot, session, strip) == (None, None), timeout=T)
+    window.close_session()

@@ -40,9 +40,11 @@ def test_auto_picks_chromium_without_a_gpu_as_an_unprivileged_user(caplog) -> No
     (SOFTWARE, 0, lambda p: p, lambda p: None, "runs as root"),
     (SOFTWARE, 1000, lambda p: None, lambda p: None, "/usr/bin/chromium is not installed"),
     (SOFTWARE, 1000, lambda p: p, lambda p: "exit status 1", "Chromium does not run (exit status 1)"),
+    (SOFTWARE, 1000, lambda p: p, lambda p: None, "no [panel] output"),
 ])
 def test_auto_keeps_qtwebengine_and_says_why(rendering, euid, which, runs, why) -> None:  # noqa: ANN001
-    choice = resolve_engine(KioskSection(), rendering, euid=lambda: euid, which=which, runs=runs, environ={})
+    choice = resolve_engine(KioskSection(), rendering, euid=lambda: euid, which=which, runs=runs, environ={},
+                            separate_panel="[panel]" not in why)
     assert choice.engine == "qtwebengine" and why in choice.reason, choice.reason
 
 

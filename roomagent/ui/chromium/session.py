@@ -24,6 +24,10 @@ Under Wayland (the kiosk's sway session) a client cannot place its own windows: 
 Ozone/Wayland with the app_id :func:`~roomagent.session.sway.chromium_app_id` of its screen, and is put
 full screen on the screen window's output through sway's IPC (the session's ``for_window`` rules do the
 same when the window appears); coordinates are never guessed.
+
+The screen window's notice banner ("Reconnecting…", a moderator's message) is drawn by the Qt window
+that Chromium's window covers; the session mirrors it into the page as a strip above everything the
+page draws (:data:`~roomagent.ui.chromium.scripts.NOTICE_JS`), so a notice is never hidden.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from roomagent.core.hosts import host_allowed, redact_url, url_host
 from roomagent.session.sway import chromium_app_id
@@ -48,7 +52,8 @@ from roomagent.ui.browser import JsonCallback, _json_wrapper
 from roomagent.ui.chromium.cdp import CdpPipe
 from roomagent.ui.chromium.events import PageEvents
 from roomagent.ui.chromium.process import FIRST_PAGE, ChromiumProcess, LaunchOptions
-from roomagent.ui.chromium.scripts import BINDING_NAME, BOOTSTRAP_JS, TITLE_BINDING, TITLE_JS, main_frame_only
+from roomagent.ui.chromium.scripts import (BINDING_NAME, BOOTSTRAP_JS, NOTICE_JS, TITLE_BINDING, TITLE_JS,
+                                           main_frame_only)
 from roomagent.ui.lifetime import delete_later
 from roomagent.ui.lockdown import CRASH_WINDOW_S, CrashBudget, navigation_verdict
 
@@ -57,6 +62,9 @@ log = logging.getLogger(__name__)
 #: The browser's start page is a local data: document and loads in milliseconds; this only bounds the
 #: wait if its load event went missing.
 FIRST_PAGE_WAIT_S = 3.0
+#: QLabel has no signal for a new text, and a covered Qt window may not repaint: a banner whose text
+#: changes while it shows is noticed by looking this often (a string comparison).
+NOTICE_POLL_S = 0.5
 
 
 def on_wayland() -> bool:
@@ -119,6 +127,8 @@ class ChromiumSession(QObject, PageEvents):
         self._unloading = False
         self._closed = False
         self._window: QWidget | None = None
+        self._notice: QLabel | None = None  # the screen window's banner, mirrored into the page
+        self._notice_text = ""
         self._ready = False  # attached, and the browser's start page has loaded: commands go out at once
         self._awaiting_first_page = False
         self.setObjectName(f"ChromiumSession:{session_id}")
@@ -251,6 +261,8 @@ class ChromiumSession(QObject, PageEvents):
         self._queued.clear()
         if self._window is not None and shiboken6.isValid(self._window):
             self._window.removeEventFilter(self)
+        if self._notice is not None and shiboken6.isValid(self._notice):
+            self._notice.removeEventFilter(self)
         if self._process is not None:
             self._process.exited.disconnect(self._on_browser_exited)
             self._process.stop()
@@ -304,6 +316,14 @@ class ChromiumSession(QObject, PageEvents):
         if window is not self._window:
             self._window = window
             window.installEventFilter(self)  # follow moves and resizes of the screen window
+            self._notice = window.findChild(QLabel, "screen-notice")
+            if self._notice is not None:
+                self._notice.installEventFilter(self)  # shown or hidden: mirrored at once
+                self.loaded.connect(self._on_loaded_mirror_notice)
+                poll = QTimer(self)
+                poll.setInterval(int(NOTICE_POLL_S * 1000))
+                poll.timeout.connect(self._mirror_notice)
+                poll.start()
 
     def _on_targets(self, result: dict[str, Any] | None, error: str | None) -> None:
         pages = [t for t in (result or {}).get("targetInfos", []) if t.get("type") == "page"]
@@ -391,7 +411,24 @@ class ChromiumSession(QObject, PageEvents):
         if watched is self._window and event.type() in (QEvent.Type.Move, QEvent.Type.Resize,
                                                         QEvent.Type.WindowStateChange):
             QTimer.singleShot(0, self, self._place_window)
+        elif watched is self._notice and event.type() in (QEvent.Type.Show, QEvent.Type.Hide,
+                                                          QEvent.Type.ZOrderChange):
+            QTimer.singleShot(0, self, self._mirror_notice)  # once the banner has its new text and state
         return False
+
+    def _mirror_notice(self, force: bool = False) -> None:
+        if self._closed or self._notice is None or not shiboken6.isValid(self._notice):
+            return
+        text = self._notice.text() if self._notice.isVisibleTo(self._notice.window()) else ""
+        if text == self._notice_text and not force:
+            return
+        self._notice_text = text
+        expression = NOTICE_JS % json.dumps(text)
+        self._page_do(lambda: self._send("Runtime.evaluate", {"expression": expression}))
+
+    def _on_loaded_mirror_notice(self, ok: bool, _url: str) -> None:
+        if ok and self._notice_text:
+            self._mirror_notice(force=True)  # a new document has no strip yet
 
     def _place_window(self) -> None:
         if not self._ready or self._closed or self._options.headless:
