@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -142,3 +145,18 @@ def test_profiles_left_behind_are_wiped_but_live_and_young_ones_kept(tmp_path) -
     os.utime(other, (old, old))
     assert wipe_stale_profiles(str(tmp_path)) == 1
     assert not dead.exists() and live.exists() and young.exists() and other.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the refusal concerns an agent running as root")
+def test_run_as_root_with_engine_chromium_exits_78_with_the_way_around(tmp_path) -> None:  # noqa: ANN001
+    config = tmp_path / "room.toml"
+    config.write_text('[room]\nid = "r1"\nname = "Room"\n[directory]\nurl = "http://127.0.0.1:9"\n'
+                      '[meeting]\nallowed_hosts = ["127.0.0.1"]\n[kiosk]\nengine = "chromium"\nrendering = "software"\n'
+                      '[[screens]]\nid = "left"\n')
+    env = {k: v for k, v in os.environ.items() if k != "QTWEBENGINE_DISABLE_SANDBOX"}
+    done = subprocess.run([sys.executable, "-m", "roomagent", "run", "--config", str(config), "--offscreen",
+                           str(tmp_path / "shots")], env={**env, "HOME": str(tmp_path)}, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 78, done.stderr[-2000:]
+    assert "cannot run as root" in done.stderr and "QTWEBENGINE_DISABLE_SANDBOX=1" in done.stderr
+    assert "Traceback" not in done.stderr
