@@ -135,6 +135,15 @@ def test_room_under_sway_places_every_window_and_joins_from_the_panel(engine, ve
                   "roomagent screen right": RIGHT}
         wait_for(lambda: _full_screen_on(sway) == wanted, f"panel and screens full screen on their outputs "
                  f"(sway says {_full_screen_on(sway)})")
+        if engine == "qtwebengine":  # doctor once (its Qt probe costs a few seconds)
+            doctor = run_as_user([agent_program, "doctor", "--json", "--config", str(config)], work, env={
+                **sway.env, "QT_QPA_PLATFORM": "wayland", "HOME": str(home)}, timeout=120)
+            checks = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
+            assert {name: checks[name]["status"] for name in ("screens", "compositor", "outputs", "windows")} == {
+                "screens": "pass", "compositor": "pass", "outputs": "pass", "windows": "pass"}, doctor.stdout
+            # Mapped to the panel's output by the generated configuration; headless sway has no touchscreen.
+            assert checks["touch"] == {"name": "touch", "status": "warn",
+                                       "detail": f"mapped to {PANEL}, but sway sees no touchscreen (cable? USB?)"}
         expected_engine = "chromium" if engine == "auto" else "qtwebengine"
         assert f"engine: {expected_engine}, because" in sway.log()
         # Nothing else runs in the session: no bar, no X server (xwayland disable), only the agent.
