@@ -177,6 +177,9 @@ def test_room_under_sway_places_every_window_and_joins_from_the_panel(engine, ve
             wanted_now = wanted
         wait_for(lambda: _full_screen_on(sway) == wanted_now,
                  f"the meeting windows full screen on their outputs (sway says {_full_screen_on(sway)})")
+        if expected_engine == "chromium":  # placed through sway's IPC by the Chromium engine itself, too
+            assert f"Chromium's window full screen on {LEFT} (sway)" in sway.log()
+            assert f"Chromium's window full screen on {RIGHT} (sway)" in sway.log()
         # Chromium's windows did not take the keyboard from the panel (no_focus rule).
         assert next(w for w in sway.windows() if w.title.startswith("roomagent panel")).focused
 
