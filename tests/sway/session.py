@@ -12,14 +12,11 @@ The tools (swaymsg, grim, wtype) talk to sway's sockets directly; root may use t
 from __future__ import annotations
 
 import fcntl
-import grp
 import hashlib
-import json
 import os
 import pwd
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import tomllib
@@ -255,16 +252,3 @@ class HeadlessSway:
     def log(self) -> str:
         """sway's (and the agent's, which sway started) output so far."""
         return self.log_path.read_text(errors="replace")
-
-
-def read_json(path: Path) -> Any:
-    """A JSON file, or None while it does not exist (yet)."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def group_name(gid: int) -> str:
-    """A group's name (for messages)."""
-    return grp.getgrgid(gid).gr_name
