@@ -9,7 +9,7 @@ APT_PACKAGES := python3 python3-venv libglib2.0-0 libgl1 libegl1 libxkbcommon0 l
 	libxdamage1 libxrandr2 libxtst6 libasound2 libxkbfile1 libxcb-cursor0 libxcb-icccm4 \
 	libxcb-keysyms1 libxcb-shape0 xvfb x11-xserver-utils xdotool mosquitto mosquitto-clients \
 	libvlc5 vlc-plugin-base vlc-plugin-video-output ffmpeg redis-server imagemagick openssl chromium \
-	systemd shellcheck nodejs npm
+	systemd shellcheck nodejs npm sway grim wtype
 
 .PHONY: setup system-packages venv test demo screenshots bench clean plugin
 

@@ -127,7 +127,9 @@ class RoomAgent(QObject):
         self._signal_io = signal_io
         self.inputs: InputSources | None = None
         # The screen engine (issue: QtWebEngine cannot show full-screen video smoothly without a GPU).
-        self.engine = resolve_engine(profile.kiosk)
+        # "auto" decides from the rendering probe, and keeps a keypad that shares a screen uncovered.
+        self.engine = resolve_engine(profile.kiosk, rendering,
+                                     separate_panel=windowed or profile.panel.output is not None)
         self.rendering = rendering or RenderingChoice(mode="software", reason="not probed (embedded agent)")
         self._session_factory = session_factory or engine_session_factory(profile.kiosk, self.rendering,
                                                                           engine=self.engine)
@@ -190,7 +192,7 @@ class RoomAgent(QObject):
         self._host_timer = QTimer(self)
         self._host_timer.setInterval(int(HOST_PROBE_S * 1000))
         self._host_timer.timeout.connect(self._on_host_timer_timeout)
-        self.dispatch(ev.EngineReported(engine=self.engine.engine, rendering=self.rendering.as_state()))
+        self.dispatch(ev.EngineReported(engine=self.engine.engine, rendering=self._rendering_state()))
         if self.engine.engine == "chromium":
             wipe_stale_profiles()  # user-data-dirs a killed agent left behind
             QTimer.singleShot(0, self, self._on_warm_up_done)  # each Chromium session is its own browser process
@@ -223,8 +225,12 @@ class RoomAgent(QObject):
 
     def _on_codecs(self, codecs: dict) -> None:
         self._codec_probe = None
-        self.dispatch(ev.EngineReported(engine=self.engine.engine, rendering=self.rendering.as_state(),
+        self.dispatch(ev.EngineReported(engine=self.engine.engine, rendering=self._rendering_state(),
                                         codecs=codecs))
+
+    def _rendering_state(self) -> dict[str, str]:
+        # The engine's reason travels with the rendering path it was chosen from (state "rendering").
+        return {**self.rendering.as_state(), "engine_reason": self.engine.reason}
 
     def _directory_client(self) -> DirectoryClient:
         """The directory client; only ever called in the worker thread."""

@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8090)
 
+    p = sub.add_parser("kiosk-config", help="print (or write) the kiosk session's sway configuration")
+    p.add_argument("--config", help="room profile (default /etc/roomagent/room.toml + room.d/*.toml)")
+    p.add_argument("--output", metavar="FILE", help="write the configuration to FILE instead of stdout")
+    p.add_argument("--agent", default="/opt/roomagent/bin/roomagent",
+                   help="the roomagent program sway starts (default: %(default)s); '' starts none")
+
     p = sub.add_parser("demo", help="the whole flow on this machine: directory, demo meeting, kiosk")
     p.add_argument("--offscreen", metavar="DIR", help="no windows: render offscreen, write screenshots to DIR")
     p.add_argument("--screens", type=int, default=2, help="number of room screens (default 2)")
@@ -94,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         from roomagent.doctor import main as doctor_main
 
         return doctor_main(args.config, as_json=args.json)
+    if args.command == "kiosk-config":
+        from roomagent.session.sway import main as kiosk_config
+
+        return kiosk_config(args.config, output=args.output, agent=args.agent or None)
     if args.command == "run":
         from roomagent.service import run
 

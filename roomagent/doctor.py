@@ -26,6 +26,8 @@ from typing import Literal
 
 from roomagent.configload import EX_CONFIG, ConfigError
 from roomagent.profile import MqttSection, RoomProfile, load_profile
+from roomagent.session.checks import SessionInfo, check_session, sway_session
+from roomagent.session.swayipc import SwayError
 
 Status = Literal["pass", "warn", "fail"]
 
@@ -313,6 +315,8 @@ class Probes:
     """The outside world as the checks see it; tests replace single probes."""
 
     screens: Callable[[], tuple[str, list[ScreenInfo]]] = qt_screens
+    #: The kiosk session (sway): None when none is found.
+    session: Callable[[], SessionInfo | SwayError | None] = sway_session
     capture: Callable[[], list[CaptureDevice] | None] = udev_capture_devices
     http: Callable[[str, str], HttpAnswer | ProbeError] = http_health
     broker: Callable[[MqttSection, str], ProbeError | None] = mqtt_connect
@@ -328,6 +332,7 @@ def run_checks(profile: RoomProfile, probes: Probes) -> list[Check]:
                                      f"{len(profile.screens)} screen(s)")]
     platform, screens = probes.screens()
     rows += check_screens(profile, screens, platform)
+    rows += [Check(name, status, detail) for name, status, detail in check_session(profile, probes.session())]
     rows.append(check_capture(probes.capture()))
     answer = probes.http(profile.directory.url, profile.directory.ca_bundle)
     rows.append(check_directory(profile.directory.url, answer))

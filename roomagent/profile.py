@@ -109,8 +109,9 @@ class KioskSection(_Section):
 
     #: "auto": from what OpenGL runs on (a hardware driver: gpu; llvmpipe or none: software).
     rendering: Literal["auto", "gpu", "software"] = "auto"
-    #: "chromium" drives Debian's Chromium over the DevTools pipe, one browser per screen session.
-    engine: Literal["qtwebengine", "chromium"] = "qtwebengine"
+    #: "chromium" drives Debian's Chromium over the DevTools pipe, one browser per screen session; "auto":
+    #: Chromium when no hardware GPU draws and Chromium can run, else QtWebEngine (roomagent/ui/engine.py).
+    engine: Literal["auto", "qtwebengine", "chromium"] = "auto"
     chromium_path: str = "/usr/bin/chromium"
 
 

@@ -19,6 +19,7 @@ from roomagent.configload import EX_CONFIG, ConfigError
 from roomagent.directory.client import DirectoryClient
 from roomagent.profile import RoomProfile, load_profile
 from roomagent.sdnotify import Notifier, watchdog_period_s
+from roomagent.ui.engine import EngineError
 from roomagent.ui.lockdown import remote_debugging_setting
 from roomagent.ui.rendering import RenderingChoice, Setting, apply_rendering
 
@@ -97,7 +98,11 @@ def run(config: str | None, *, offscreen_dir: str | None = None, windowed: bool 
 
     if windowed is None:  # auto: tile windows when there are fewer displays than room screens
         windowed = len(QGuiApplication.screens()) < len(profile.screens)
-    agent = RoomAgent(profile, directory, windowed=windowed, rendering=rendering)
+    try:
+        agent = RoomAgent(profile, directory, windowed=windowed, rendering=rendering)
+    except EngineError as exc:  # e.g. engine = "chromium" as root: a configuration error, not a crash loop
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EX_CONFIG
     agent.start()
     remote = None
     if profile.mqtt is not None:
@@ -117,7 +122,7 @@ def run(config: str | None, *, offscreen_dir: str | None = None, windowed: bool 
     notifier = install_sigterm_handler(app, app.quit)
     log.info("room %s ready: %d screen(s)", profile.room.id, len(profile.screens))
     # READY once the first frame of the keypad is queued: the event loop starts right after this.
-    # MAINPID: under the kiosk compositor systemd started cage; the agent is the process that counts.
+    # MAINPID: under the kiosk compositor systemd started sway; the agent is the process that counts.
     QTimer.singleShot(0, lambda: systemd.ready(f"room {profile.room.id}: keypad shown", main_pid=os.getpid()))
     watchdog = start_watchdog(app, systemd)
     agent.state_changed.connect(lambda state: systemd.status(f"room {profile.room.id}: {state.lifecycle.value}"))

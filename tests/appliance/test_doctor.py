@@ -101,15 +101,18 @@ def test_disk_verdicts():
 def test_run_checks_with_fake_probes_and_exit_status():
     probes = Probes(screens=lambda: ("wayland", [LEFT, RIGHT]), capture=lambda: [],
                     http=lambda url, ca: HttpAnswer(200, 1_000.0), broker=lambda mqtt, room: None,
-                    clock=lambda: True, disk=lambda paths: {"/": 10 * 1024**3}, now=lambda: 1_002.0)
+                    clock=lambda: True, disk=lambda paths: {"/": 10 * 1024**3}, now=lambda: 1_002.0,
+                    session=lambda: None)
     rows = doctor.run_checks(_profile(mqtt={"url": "mqtt://b:1883"}), probes)
-    assert [r.name for r in rows] == ["profile", "screens", "capture", "directory", "broker", "clock", "disk"]
+    assert [r.name for r in rows] == ["profile", "screens", "compositor", "capture", "directory", "broker", "clock",
+                                      "disk"]
     assert _status(rows)["capture"] == "warn" and doctor.exit_status(rows) == 0  # warnings do not fail
-    assert "+2 s from the directory" in rows[5].detail
+    assert _status(rows)["compositor"] == "warn"  # not in a sway session: said, not failed
+    assert "+2 s from the directory" in rows[6].detail
     failing = doctor.run_checks(_profile(), Probes(**{**probes.__dict__, "http": lambda url, ca: ProbeError("x")}))
     assert doctor.exit_status(failing) == 1
     table = doctor.render_table(failing)
-    assert "FAIL  directory" in table and table.endswith("1 failed, 1 warning(s)")
+    assert "FAIL  directory" in table and table.endswith("1 failed, 2 warning(s)")
 
 
 # ---- the command ------------------------------------------------------------------------------------
@@ -154,8 +157,8 @@ def test_doctor_reports_missing_screen_and_unreachable_broker(tmp_path, director
     assert done.returncode == 1, done.stdout + done.stderr
     report = json.loads(done.stdout)
     assert report["ok"] is False
-    assert [c["name"] for c in report["checks"]] == ["profile", "screens", "capture", "directory", "broker",
-                                                     "clock", "disk"]
+    assert [c["name"] for c in report["checks"]] == ["profile", "screens", "compositor", "capture", "directory",
+                                                     "broker", "clock", "disk"]
     assert all(set(c) == {"name", "status", "detail"} and c["status"] in ("pass", "warn", "fail")
                for c in report["checks"])
     rows = {c["name"]: c for c in report["checks"]}

@@ -3,7 +3,7 @@
 ``systemd-analyze verify`` checks that each unit's ExecStart binaries exist, so the units are verified in
 a temporary root (``--root``): the overlay copied in with links resolved, the host's own units beside them
 (sysinit.target & co.), and small stand-ins at the paths the images install (/opt/roomagent/bin/roomagent,
-/usr/bin/cage). The unit files themselves are verified unchanged.
+/usr/bin/sway). The unit files themselves are verified unchanged.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _verify_root(tmp_path: Path, *, drop_in: bool = True) -> Path:
     shutil.copytree(OVERLAY, root, symlinks=False)
     if not drop_in:
         shutil.rmtree(root / "usr/lib/systemd/system/roomagent.service.d")
-    for stand_in in ("opt/roomagent/bin/roomagent", "usr/bin/cage"):
+    for stand_in in ("opt/roomagent/bin/roomagent", "usr/bin/sway"):
         path = root / stand_in
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("#!/bin/sh\n")
@@ -68,7 +68,7 @@ def _verify(root: Path, *units: str) -> subprocess.CompletedProcess:
 
 def _complaints(done: subprocess.CompletedProcess) -> list[str]:
     # Only lines about our files: the host's units may have their own warnings.
-    ours = re.compile(r"roomagent|10-cage-session")
+    ours = re.compile(r"roomagent|10-sway-session")
     return [line for line in (done.stdout + done.stderr).splitlines() if ours.search(line)]
 
 
@@ -86,11 +86,11 @@ def test_agent_unit_verifies_without_the_kiosk_drop_in(tmp_path):
 
 @needs_systemd_analyze
 def test_verify_notices_a_missing_compositor(tmp_path):
-    # The stand-ins matter: without cage the kiosk drop-in's ExecStart is refused.
+    # The stand-ins matter: without sway the kiosk drop-in's ExecStart is refused.
     root = _verify_root(tmp_path)
-    (root / "usr/bin/cage").unlink()
+    (root / "usr/bin/sway").unlink()
     done = _verify(root, "roomagent.service")
-    assert done.returncode != 0 and "/usr/bin/cage" in done.stdout + done.stderr
+    assert done.returncode != 0 and "/usr/bin/sway" in done.stdout + done.stderr
 
 
 @needs_systemd_analyze
@@ -134,16 +134,22 @@ def test_no_unit_or_environment_file_disables_the_chromium_sandbox():
     assert offenders == []
 
 
-def test_kiosk_drop_in_is_the_cage_session_on_tty1():
-    service = _unit(REPO / "kiosk" / "roomagent.service.d" / "10-cage-session.conf")
-    starts = [line.split("=", 1)[1] for line in
-              (REPO / "kiosk/roomagent.service.d/10-cage-session.conf").read_text().splitlines()
-              if line.startswith("ExecStart=")]
-    assert starts[0] == "" and starts[1].startswith("/usr/bin/cage -d -m last -- ")
-    assert starts[1].endswith("/opt/roomagent/bin/roomagent run")
+def test_kiosk_drop_in_is_the_sway_session_on_tty1():
+    path = REPO / "kiosk" / "roomagent.service.d" / "10-sway-session.conf"
+    service = _unit(path)
+    lines = path.read_text().splitlines()
+    starts = [line.split("=", 1)[1] for line in lines if line.startswith("ExecStart=")]
+    # sway with the configuration generated from the profile just before; the agent is in its last line.
+    assert starts == ["", "/usr/bin/sway --config %t/roomagent/sway.conf"]
+    assert [line.split("=", 1)[1] for line in lines if line.startswith("ExecStartPre=")] == [
+        "/opt/roomagent/bin/roomagent kiosk-config --output %t/roomagent/sway.conf"]
     assert service["Service"]["TTYPath"] == "/dev/tty1" and service["Service"]["PAMName"] == "roomagent-kiosk"
+    assert "Environment=LIBSEAT_BACKEND=seatd" in lines
     assert (REPO / "kiosk/pam.d/roomagent-kiosk").is_file()
+    assert "pam_systemd" not in "\n".join(line for line in (REPO / "kiosk/pam.d/roomagent-kiosk").read_text()
+                                          .splitlines() if not line.startswith("#"))
     assert "getty@tty1.service" in service["Unit"]["Conflicts"]
+    assert not (REPO / "kiosk/roomagent.service.d/10-cage-session.conf").exists()
 
 
 def test_gpu_environment_files_are_plain_assignments():
@@ -177,7 +183,7 @@ def test_mkosi_configuration_parses():
     assert conf["Distribution"]["Distribution"] == "debian" and conf["Distribution"]["Release"] == "bookworm"
     assert conf["Output"]["Format"] == "gpt_ext4" and conf["Output"]["Bootable"] == "yes"
     packages = conf["Content"]["Packages"].split()
-    assert {"cage", "python3-venv", "network-manager"} <= set(packages)
+    assert {"sway", "seatd", "python3-venv", "network-manager"} <= set(packages) and "cage" not in packages
     assert (REPO / "image-build/mkosi" / conf["Content"]["PostInstallationScript"]).is_file()
     if shutil.which("mkosi"):
         done = subprocess.run(["mkosi", "summary"], cwd=REPO / "image-build/mkosi", capture_output=True,

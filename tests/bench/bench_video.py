@@ -14,6 +14,11 @@ by HTTP once a second. Variants, each a fresh process tree, alternated rep by re
   here; the ``auto`` choice on this machine is ``software``);
 * ``chromium-kiosk`` — the yardstick: Debian's Chromium ``--kiosk`` on ``/video``, one
   ``--user-data-dir`` per window, nothing attached.
+* ``auto-user`` — as on the appliance: the agent installed in a venv built from Debian's Python
+  (tests/sway/session.py) running as an unprivileged user with the *default* ``[kiosk]`` settings
+  (engine and rendering ``auto``) and a panel on a third monitor, so the engine is whatever ``auto``
+  picks here; Chromium keeps its sandbox. ``chromium-kiosk-user`` is the yardstick as that user, with
+  its sandbox. With either, Xvfb gets a third monitor PANEL.
 
 Per variant and screen count: frames shown (total - dropped) and dropped per second in each window,
 the page's rAF rate, CPU % (one core = 100) and PSS of the whole process tree, CPU milliseconds per
@@ -42,7 +47,7 @@ from tests.bench.video_media import CLIP_FPS, StatsLog, create_app, ensure_clip
 
 HERE = Path(__file__).resolve().parent
 VARIANTS = ("qtwebengine", "chromium", "chromium-kiosk")
-ALL_VARIANTS = ("qtwebengine", "qtwebengine-gpu", "chromium", "chromium-kiosk")
+ALL_VARIANTS = ("qtwebengine", "qtwebengine-gpu", "chromium", "chromium-kiosk", "auto-user", "chromium-kiosk-user")
 MONITOR_X = (0, 1920)
 #: Pages start playing within seconds; a run whose pages have not all reported by then has failed.
 PAGES_TIMEOUT_S = 90.0
@@ -65,9 +70,12 @@ def agent_child(directory_url: str, code: str, screens: int, engine: str, render
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     outputs = ("LEFT", "RIGHT")
+    # "auto": the profile's defaults, as an operator leaves them, with the panel on its own monitor.
+    kiosk = {} if engine == "auto" else {"engine": engine, "rendering": rendering}
+    panel = {"output": "PANEL"} if engine == "auto" else {}
     profile = RoomProfile(
         room={"id": "bench", "name": "Bench room"}, directory={"url": directory_url},
-        meeting={"allowed_hosts": ["127.0.0.1"]}, kiosk={"engine": engine, "rendering": rendering},
+        meeting={"allowed_hosts": ["127.0.0.1"]}, kiosk=kiosk, panel=panel,
         screens=[{"id": f"s{i}", "output": outputs[i], "media": i == 0, "role": "main" if i == 0 else "side"}
                  for i in range(screens)])
 
@@ -77,6 +85,7 @@ def agent_child(directory_url: str, code: str, screens: int, engine: str, render
     def attach(agent) -> None:
         if engine == "chromium":
             _use_chromium(agent, profile, log_dir)
+        say(event="engine", engine=agent.engine.engine, reason=agent.engine.reason)
         reported = []
 
         def on_state(state) -> None:
@@ -116,13 +125,14 @@ def _use_chromium(agent, profile, log_dir: str) -> None:  # noqa: ANN001
 class Lab:
     """Xvfb with two monitors, the page/fake-BBB server, the reference directory."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, as_user: bool = False) -> None:
         from roomagent.demo.runner import start_directory
         from roomagent.serving import run_in_thread
         from tests.e2e.xvfb import Xvfb
 
         self.workdir = workdir
-        self.xvfb = Xvfb().start()
+        self.xvfb = (_wide_xvfb_class() if as_user else Xvfb)().start()
+        self.user = UserSide(workdir) if as_user else None
         self.stats = StatsLog()
         self.server = run_in_thread(create_app(ensure_clip(), self.stats))
         self.directory, self._token = start_directory("127.0.0.1")
@@ -140,24 +150,34 @@ class Lab:
     def start(self, variant: str, screens: int) -> list[procstats.Child | subprocess.Popen]:
         """Start ``variant`` with ``screens`` windows; returns the process(es) whose trees are measured."""
         self.stats.clear()
-        if variant == "chromium-kiosk":
+        if variant.startswith("chromium-kiosk"):
             procs = []
+            user = variant.endswith("-user")
             for index in range(screens):
-                profile_dir = tempfile.mkdtemp(prefix="bench-kiosk-", dir=self.workdir)
-                argv = ["chromium", "--no-sandbox", "--kiosk", f"--user-data-dir={profile_dir}", "--no-first-run",
+                profile_dir = self.user.dir("kiosk-") if user else tempfile.mkdtemp(prefix="bench-kiosk-",
+                                                                                   dir=self.workdir)
+                argv = ["chromium", "--kiosk", f"--user-data-dir={profile_dir}", "--no-first-run",
                         f"--window-position={MONITOR_X[index]},0", "--window-size=1920,1080",
                         "--autoplay-policy=no-user-gesture-required", f"{self.server.url}/video"]
+                argv = self.user.argv(argv) if user else [argv[0], "--no-sandbox", *argv[1:]]
+                env = self.user.env(self.env()) if user else self.env()
                 with (self.workdir / "kiosk.log").open("ab") as err:
-                    procs.append(subprocess.Popen(argv, env=self.env(), stdout=subprocess.DEVNULL, stderr=err))
+                    procs.append(subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err))
             return procs
         from roomagent.demo.runner import create_code
 
-        engine = "chromium" if variant == "chromium" else "qtwebengine"
+        engine = {"chromium": "chromium", "auto-user": "auto"}.get(variant, "qtwebengine")
         rendering = "gpu" if variant.endswith("-gpu") else "auto"
         code = create_code(self.directory.url, self._token, self.join_url())
-        child = procstats.Child([sys.executable, str(HERE / "bench_video.py"), "--agent-child", self.directory.url,
-                                 code, str(screens), engine, rendering, str(self.workdir)],
-                                self.workdir / "agent.log", self.env(), CHILD_TIMEOUT_S)
+        argv = [sys.executable, str(HERE / "bench_video.py"), "--agent-child", self.directory.url, code,
+                str(screens), engine, rendering, str(self.workdir)]
+        env = self.env()
+        if variant == "auto-user":
+            argv = self.user.argv([str(self.user.python), *argv[1:]])
+            env = self.user.env(env)
+        child = procstats.Child(argv, self.workdir / "agent.log", env, CHILD_TIMEOUT_S)
+        chosen = child.expect("engine")
+        print(f"  ({variant}: engine {chosen['engine']}, because {chosen['reason']})", flush=True)
         report = child.expect("in_meeting", "error")
         if report["event"] != "in_meeting":
             child.stop()
@@ -172,6 +192,60 @@ class Lab:
         self.directory.stop()
         self.server.stop()
         self.xvfb.stop()
+
+
+def _wide_xvfb_class():
+    from tests.e2e.xvfb import Xvfb
+
+    class WideXvfb(Xvfb):
+        """LEFT and RIGHT as always, and a 960x540 PANEL monitor right of them (the screen is wider)."""
+
+        def start(self) -> "WideXvfb":
+            read_fd, write_fd = os.pipe()
+            self._proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "4800x1080x24",
+                                           "-noreset", "-nolisten", "tcp"], pass_fds=(write_fd,),
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            os.close(write_fd)
+            with os.fdopen(read_fd) as pipe:
+                self.display = f":{pipe.readline().strip()}"
+            for name, geometry, output in (("LEFT", "1920/508x1080/286+0+0", "screen"),
+                                           ("RIGHT", "1920/508x1080/286+1920+0", "none"),
+                                           ("PANEL", "960/254x540/143+3840+0", "none")):
+                self.run("xrandr", "--setmonitor", name, geometry, output)
+            return self
+
+    return WideXvfb
+
+
+class UserSide:
+    """What the ``*-user`` variants need: the session user of tests/sway/session.py, its venv with the
+    installed agent, directories it owns, and ``setpriv`` to drop root before exec (same pid: the
+    measured process tree is the program's own)."""
+
+    def __init__(self, workdir: Path) -> None:
+        from tests.sway.session import agent_venv, scratch, session_user
+
+        self.user = session_user()
+        self.python = agent_venv() / "bin" / "python"
+        self.home = scratch()
+        os.chmod(workdir, 0o755)  # the agent child writes its Chromium log there only with engine=chromium
+
+    def dir(self, prefix: str) -> str:
+        """A fresh directory the user owns."""
+        from tests.sway.session import user_dir
+
+        return str(user_dir(Path(tempfile.mkdtemp(prefix=prefix, dir=self.home)), 0o700))
+
+    def argv(self, argv: list[str]) -> list[str]:
+        """``argv`` run as the user (no supplementary groups, no capabilities)."""
+        return ["setpriv", f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--clear-groups",
+                "--", *argv]
+
+    def env(self, base: dict[str, str]) -> dict[str, str]:
+        """``base`` without the root-only sandbox switch, with a home the user owns."""
+        env = {k: v for k, v in base.items() if k != "QTWEBENGINE_DISABLE_SANDBOX"}
+        return {**env, "HOME": str(self.home), "XDG_CACHE_HOME": str(self.home / "cache"),
+                "XDG_CONFIG_HOME": str(self.home / "config"), "XDG_DATA_HOME": str(self.home / "data")}
 
 
 def _pids(procs) -> list[int]:  # noqa: ANN001
@@ -243,7 +317,9 @@ def summarize(runs: list[dict], variants: list[str], screens: int) -> None:
         shown_ratio, cpu_ratio = [], []
         for rep in reps:
             a = next((r for r in mine if r["rep"] == rep), None)
-            k = next((r for r in runs if r["rep"] == rep and r["variant"] == "chromium-kiosk"
+            yardstick = "chromium-kiosk-user" if variant.endswith("-user") and "chromium-kiosk-user" in variants \
+                else "chromium-kiosk"
+            k = next((r for r in runs if r["rep"] == rep and r["variant"] == yardstick
                       and r["screens"] == screens and r["windows"]), None)
             if a and k:
                 shown_ratio.append(worst(a, "shown") / max(worst(k, "shown"), 1e-9))
@@ -270,7 +346,7 @@ def main(argv: list[str]) -> int:
         print(f"bench_video: skipped, missing {', '.join(missing)} (make setup installs them)")
         return 0
     workdir = Path(tempfile.mkdtemp(prefix="bench-video-"))
-    lab = Lab(workdir)
+    lab = Lab(workdir, as_user=any(v.endswith("-user") for v in args.variants))
     print(f"== full-screen video: {args.reps} rep(s) x {args.variants} x {args.screens} window(s), "
           f"{args.window:.0f} s each; logs in {workdir}", flush=True)
     runs: list[dict] = []

@@ -288,3 +288,29 @@ def test_a_refused_main_frame_navigation_is_signalled_a_refused_iframe_is_not(qt
     with qtbot.waitSignal(session.navigation_refused, timeout=T) as blocker:
         session.load(f"{server.url}/t/go-away?to={foreign}")
     assert blocker.args == [foreign]
+
+
+def test_the_screen_windows_notice_is_shown_in_the_page_above_it(qtbot, server, chromium_options) -> None:  # noqa: ANN001
+    # Chromium's window covers the screen window that draws the banner: the banner goes into the page.
+    import functools
+
+    from roomagent.ui.screen import ScreenWindow
+
+    window = ScreenWindow("left", "Lecture Hall 1", session_factory=functools.partial(ChromiumSession,
+                                                                                        options=chromium_options))
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    session = window.open_session(None, ["127.0.0.1"], False)
+    _load(qtbot, session, f"{server.url}/meeting/with-notice")
+    strip = "(() => { const e = document.getElementById('__roomagent_notice'); return e ? e.textContent : null; })()"
+    assert _run(qtbot, session, strip) == (None, None)
+    window.show_message("We start in 5 minutes", 60)
+    qtbot.waitUntil(lambda: _run(qtbot, session, strip) == ("We start in 5 minutes", None), timeout=T)
+    window.show_message("Back at 10:15", 60)
+    qtbot.waitUntil(lambda: _run(qtbot, session, strip) == ("Back at 10:15", None), timeout=T)
+    _load(qtbot, session, f"{server.url}/meeting/next-page")  # a new document gets the strip again
+    qtbot.waitUntil(lambda: _run(qtbot, session, strip) == ("Back at 10:15", None), timeout=T)
+    window.clear_notice()
+    qtbot.waitUntil(lambda: _run(qtbot, session, strip) == (None, None), timeout=T)
+    window.close_session()

@@ -88,7 +88,7 @@ def test_probe_that_cannot_run_is_no_opengl(monkeypatch) -> None:  # noqa: ANN00
 def test_kiosk_section_defaults_and_validation() -> None:
     base = {"room": {"id": "r1", "name": "R"}, "directory": {"url": "https://d.example.org"},
             "meeting": {"allowed_hosts": ["bbb.example.org"]}, "screens": [{"id": "left"}]}
-    assert RoomProfile(**base).kiosk == KioskSection(rendering="auto", engine="qtwebengine",
+    assert RoomProfile(**base).kiosk == KioskSection(rendering="auto", engine="auto",
                                                      chromium_path="/usr/bin/chromium")
     custom = RoomProfile(**base, kiosk={"rendering": "gpu", "engine": "chromium"})
     assert (custom.kiosk.rendering, custom.kiosk.engine) == ("gpu", "chromium")

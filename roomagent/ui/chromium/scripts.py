@@ -86,3 +86,25 @@ def main_frame_only(source: str) -> str:
     only top-level ``let``/``const``/``class`` become block-scoped (adapter scripts are IIFEs anyway).
     """
     return "if (window === window.top) {\n" + source + "\n}\n"
+
+
+#: The screen window's notice banner, mirrored into the page (a Chromium window covers the Qt window
+#: that draws the banner): a fixed strip above everything the page draws, which takes no clicks.
+#: Called with the text as a JSON string; an empty text removes the strip.
+NOTICE_JS = r"""
+((text) => {
+  const id = "__roomagent_notice";
+  let strip = document.getElementById(id);
+  if (!text) { if (strip) { strip.remove(); } return true; }
+  if (!strip) {
+    strip = document.createElement("div");
+    strip.id = id;
+    strip.style.cssText = "position:fixed;left:0;right:0;bottom:0;z-index:2147483647;padding:18px 24px;" +
+      "background:rgba(10,16,28,0.88);color:#fff;font:600 28px sans-serif;text-align:center;" +
+      "pointer-events:none;white-space:pre-wrap";
+    (document.body || document.documentElement).appendChild(strip);
+  }
+  strip.textContent = text;
+  return true;
+})(%s)
+"""

@@ -19,26 +19,41 @@ same geometry (``--kiosk`` on that display, or an ``--app`` window in windowed m
 window when it moves. Embedding Chromium's X window inside Qt's would be X11-only (the appliance runs
 under a Wayland compositor) and would put a foreign native window into Qt's widget stack; a second
 top-level window needs neither.
+
+Under Wayland (the kiosk's sway session) a client cannot place its own windows: Chromium then runs on
+Ozone/Wayland with the app_id :func:`~roomagent.session.sway.chromium_app_id` of its screen, and is put
+full screen on the screen window's output through sway's IPC (the session's ``for_window`` rules do the
+same when the window appears); coordinates are never guessed.
+
+The screen window's notice banner ("Reconnecting…", a moderator's message) is drawn by the Qt window
+that Chromium's window covers; the session mirrors it into the page as a strip above everything the
+page draws (:data:`~roomagent.ui.chromium.scripts.NOTICE_JS`), so a notice is never hidden.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QLabel, QWidget
 
 from roomagent.core.hosts import host_allowed, redact_url, url_host
+from roomagent.session.sway import chromium_app_id
+from roomagent.session.swayipc import SwayError, find_socket, run_command
 from roomagent.ui.browser import JsonCallback, _json_wrapper
 from roomagent.ui.chromium.cdp import CdpPipe
 from roomagent.ui.chromium.events import PageEvents
 from roomagent.ui.chromium.process import FIRST_PAGE, ChromiumProcess, LaunchOptions
-from roomagent.ui.chromium.scripts import BINDING_NAME, BOOTSTRAP_JS, TITLE_BINDING, TITLE_JS, main_frame_only
+from roomagent.ui.chromium.scripts import (BINDING_NAME, BOOTSTRAP_JS, NOTICE_JS, TITLE_BINDING, TITLE_JS,
+                                           main_frame_only)
 from roomagent.ui.lifetime import delete_later
 from roomagent.ui.lockdown import CRASH_WINDOW_S, CrashBudget, navigation_verdict
 
@@ -47,6 +62,29 @@ log = logging.getLogger(__name__)
 #: The browser's start page is a local data: document and loads in milliseconds; this only bounds the
 #: wait if its load event went missing.
 FIRST_PAGE_WAIT_S = 3.0
+#: QLabel has no signal for a new text, and a covered Qt window may not repaint: a banner whose text
+#: changes while it shows is noticed by looking this often (a string comparison).
+NOTICE_POLL_S = 0.5
+
+
+def on_wayland() -> bool:
+    """True when the agent's windows are Wayland windows (Chromium must then be a Wayland client too:
+    without Xwayland an X11 Chromium exits at once)."""
+    app = QGuiApplication.instance()
+    name = app.platformName() if app is not None else os.environ.get("QT_QPA_PLATFORM", "")
+    return name.startswith("wayland")
+
+
+def screen_of(session_id: str) -> str:
+    """The screen id in a session id (``left-3`` -> ``left``; the screen window numbers its sessions)."""
+    head, _, tail = session_id.rpartition("-")
+    return head if head and tail.isdigit() else session_id
+
+
+def wayland_args(session_id: str) -> tuple[str, ...]:
+    """Chromium's flags for a Wayland session: Ozone/Wayland, and the screen's stable app_id (``--class``)
+    that the sway session's window rules and :meth:`ChromiumSession._place_window` match."""
+    return ("--ozone-platform=wayland", f"--class={chromium_app_id(screen_of(session_id))}")
 
 
 class ChromiumSession(QObject, PageEvents):
@@ -91,6 +129,8 @@ class ChromiumSession(QObject, PageEvents):
         self._unloading = False
         self._closed = False
         self._window: QWidget | None = None
+        self._notice: QLabel | None = None  # the screen window's banner, mirrored into the page
+        self._notice_text = ""
         self._ready = False  # attached, and the browser's start page has loaded: commands go out at once
         self._awaiting_first_page = False
         self.setObjectName(f"ChromiumSession:{session_id}")
@@ -224,6 +264,8 @@ class ChromiumSession(QObject, PageEvents):
         self._queued.clear()
         if self._window is not None and shiboken6.isValid(self._window):
             self._window.removeEventFilter(self)
+        if self._notice is not None and shiboken6.isValid(self._notice):
+            self._notice.removeEventFilter(self)
         if self._process is not None:
             self._process.exited.disconnect(self._on_browser_exited)
             self._process.stop()
@@ -258,7 +300,10 @@ class ChromiumSession(QObject, PageEvents):
 
     def _start_browser(self) -> None:
         geometry, full_screen = self._geometry()
-        self._process = ChromiumProcess(self._options, self)
+        options = self._options
+        if on_wayland() and not options.headless:
+            options = dataclasses.replace(options, extra_args=(*options.extra_args, *wayland_args(self.session_id)))
+        self._process = ChromiumProcess(options, self)
         self._process.exited.connect(self._on_browser_exited)
         self._pipe = self._process.start(geometry, full_screen)
         self._pipe.event.connect(self._on_event)
@@ -274,6 +319,14 @@ class ChromiumSession(QObject, PageEvents):
         if window is not self._window:
             self._window = window
             window.installEventFilter(self)  # follow moves and resizes of the screen window
+            self._notice = window.findChild(QLabel, "screen-notice")
+            if self._notice is not None:
+                self._notice.installEventFilter(self)  # shown or hidden: mirrored at once
+                self.loaded.connect(self._on_loaded_mirror_notice)
+                poll = QTimer(self)
+                poll.setInterval(int(NOTICE_POLL_S * 1000))
+                poll.timeout.connect(self._mirror_notice)
+                poll.start()
 
     def _on_targets(self, result: dict[str, Any] | None, error: str | None) -> None:
         pages = [t for t in (result or {}).get("targetInfos", []) if t.get("type") == "page"]
@@ -361,12 +414,31 @@ class ChromiumSession(QObject, PageEvents):
         if watched is self._window and event.type() in (QEvent.Type.Move, QEvent.Type.Resize,
                                                         QEvent.Type.WindowStateChange):
             QTimer.singleShot(0, self, self._place_window)
+        elif watched is self._notice and event.type() in (QEvent.Type.Show, QEvent.Type.Hide,
+                                                          QEvent.Type.ZOrderChange):
+            QTimer.singleShot(0, self, self._mirror_notice)  # once the banner has its new text and state
         return False
 
+    def _mirror_notice(self, force: bool = False) -> None:
+        if self._closed or self._notice is None or not shiboken6.isValid(self._notice):
+            return
+        text = self._notice.text() if self._notice.isVisibleTo(self._notice.window()) else ""
+        if text == self._notice_text and not force:
+            return
+        self._notice_text = text
+        expression = NOTICE_JS % json.dumps(text)
+        self._page_do(lambda: self._send("Runtime.evaluate", {"expression": expression}))
+
+    def _on_loaded_mirror_notice(self, ok: bool, _url: str) -> None:
+        if ok and self._notice_text:
+            self._mirror_notice(force=True)  # a new document has no strip yet
+
     def _place_window(self) -> None:
-        if not self._ready or self._closed:
+        if not self._ready or self._closed or self._options.headless:
             return
         (x, y, width, height), full_screen = self._geometry()
+        if on_wayland() and self._place_through_sway(full_screen):
+            return
 
         def place(result: dict[str, Any] | None, _error: str | None) -> None:
             if result is None:
@@ -382,6 +454,24 @@ class ChromiumSession(QObject, PageEvents):
                            session="")
 
         self._send("Browser.getWindowForTarget", {"targetId": self._target}, place, session="")
+
+    def _place_through_sway(self, full_screen: bool) -> bool:
+        """Full screen on the screen window's output via sway's IPC; False when there is no sway to ask."""
+        socket = find_socket()
+        if socket is None:
+            return False
+        screen = self._placeholder.window().screen()
+        if not full_screen or screen is None:
+            return True  # windowed mode: the compositor tiles the windows
+        app_id = chromium_app_id(screen_of(self.session_id))
+        command = f'[app_id="^{app_id}$"] move container to output "{screen.name()}", fullscreen enable'
+        try:
+            run_command(command, socket)
+        except SwayError as exc:
+            log.warning("[%s] could not place Chromium's window on %s: %s", self.session_id, screen.name(), exc)
+        else:
+            log.info("[%s] Chromium's window full screen on %s (sway)", self.session_id, screen.name())
+        return True
 
     def _on_browser_exited(self, status: int) -> None:
         self._crashed("browser-exited", status, restart=True)
