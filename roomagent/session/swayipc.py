@@ -50,8 +50,9 @@ def swaymsg(*args: str, socket: str | None = None) -> Any:
     except ValueError:
         answer = None
     if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
-        raise SwayError(f"swaymsg {' '.join(args)}: {detail[0]}")
+        errors = [r.get("error", "") for r in answer if not r.get("success", True)] if isinstance(answer, list) else []
+        detail = errors or (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+        raise SwayError(f"swaymsg {' '.join(args)}: {'; '.join(detail)}")
     return answer
 
 

@@ -65,6 +65,10 @@ FIRST_PAGE_WAIT_S = 3.0
 #: QLabel has no signal for a new text, and a covered Qt window may not repaint: a banner whose text
 #: changes while it shows is noticed by looking this often (a string comparison).
 NOTICE_POLL_S = 0.5
+#: Chromium's window appears with its first frame, after the page is attached: the sway placement is
+#: retried this often, this many times (10 s), before it is reported as failed.
+PLACE_RETRY_S = 0.25
+PLACE_ATTEMPTS = 40
 
 
 def on_wayland() -> bool:
@@ -131,6 +135,7 @@ class ChromiumSession(QObject, PageEvents):
         self._window: QWidget | None = None
         self._notice: QLabel | None = None  # the screen window's banner, mirrored into the page
         self._notice_text = ""
+        self._full_screen_at_start = False
         self._ready = False  # attached, and the browser's start page has loaded: commands go out at once
         self._awaiting_first_page = False
         self.setObjectName(f"ChromiumSession:{session_id}")
@@ -300,6 +305,7 @@ class ChromiumSession(QObject, PageEvents):
 
     def _start_browser(self) -> None:
         geometry, full_screen = self._geometry()
+        self._full_screen_at_start = full_screen
         options = self._options
         if on_wayland() and not options.headless:
             options = dataclasses.replace(options, extra_args=(*options.extra_args, *wayland_args(self.session_id)))
@@ -437,7 +443,9 @@ class ChromiumSession(QObject, PageEvents):
         if not self._ready or self._closed or self._options.headless:
             return
         (x, y, width, height), full_screen = self._geometry()
-        if on_wayland() and self._place_through_sway(full_screen):
+        # Under sway the Qt window stops being full screen as soon as Chromium's takes its output: what
+        # counts is whether it was full screen when the browser started (windowed mode never is).
+        if on_wayland() and self._place_through_sway(self._full_screen_at_start):
             return
 
         def place(result: dict[str, Any] | None, _error: str | None) -> None:
@@ -455,19 +463,24 @@ class ChromiumSession(QObject, PageEvents):
 
         self._send("Browser.getWindowForTarget", {"targetId": self._target}, place, session="")
 
-    def _place_through_sway(self, full_screen: bool) -> bool:
+    def _place_through_sway(self, full_screen: bool, attempt: int = 1) -> bool:
         """Full screen on the screen window's output via sway's IPC; False when there is no sway to ask."""
         socket = find_socket()
         if socket is None:
             return False
         screen = self._placeholder.window().screen()
-        if not full_screen or screen is None:
+        if not full_screen or screen is None or self._closed:
             return True  # windowed mode: the compositor tiles the windows
         app_id = chromium_app_id(screen_of(self.session_id))
         command = f'[app_id="^{app_id}$"] move container to output "{screen.name()}", fullscreen enable'
         try:
             run_command(command, socket)
         except SwayError as exc:
+            if "No matching node" in str(exc) and attempt < PLACE_ATTEMPTS:
+                # Chromium maps its window with its first frame, a moment after the page is attached.
+                QTimer.singleShot(int(PLACE_RETRY_S * 1000), self,
+                                  lambda: self._place_through_sway(full_screen, attempt + 1))
+                return True
             log.warning("[%s] could not place Chromium's window on %s: %s", self.session_id, screen.name(), exc)
         else:
             log.info("[%s] Chromium's window full screen on %s (sway)", self.session_id, screen.name())
