@@ -3,12 +3,13 @@ systemd understands."""
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import PlainValidator, ValidationError
 
 #: sysexits.h EX_CONFIG; the units set ``RestartPreventExitStatus=78`` so a broken profile does not loop.
 EX_CONFIG = 78
@@ -74,3 +75,19 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def _network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        return value
+    if isinstance(value, str):
+        try:
+            # strict=False: "10.1.2.3/8" means the network 10.0.0.0/8, as operators write it.
+            return ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not an IP address or CIDR network")
+
+
+#: A config value that is an IP address or a CIDR network (e.g. ``trusted_proxies``).
+Network = Annotated[ipaddress.IPv4Network | ipaddress.IPv6Network, PlainValidator(_network)]

@@ -6,34 +6,19 @@ directory (DESIGN.md §7).
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from roomagent.configload import ConfigError, load_toml, validation_lines
+from roomagent.configload import ConfigError, Network, load_toml, validation_lines
 from roomagent.profile import MqttSection
 
 #: A session secret shorter than this can be guessed; 32 bytes is what ``openssl rand -hex 32`` gives.
 MIN_SECRET_BYTES = 32
 _ROOM_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62})$")
 _USER = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
-
-
-def _network(value: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
-        return value
-    if isinstance(value, str):
-        try:
-            return ipaddress.ip_network(value.strip(), strict=False)
-        except ValueError:
-            pass
-    raise ValueError(f"{value!r} is not an IP address or CIDR network")
-
-
-Network = Annotated[ipaddress.IPv4Network | ipaddress.IPv6Network, PlainValidator(_network)]
 
 
 class _Section(BaseModel):

@@ -6,10 +6,9 @@ pydantic-settings class, so tests and the demo build it directly in code.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -17,7 +16,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainValidator,
     SecretStr,
     ValidationError,
     ValidationInfo,
@@ -25,7 +23,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, SettingsError
 
-from roomagent.configload import ConfigError, deep_merge, load_toml, validation_lines
+from roomagent.configload import ConfigError, Network, deep_merge, load_toml, validation_lines
 from roomagent.core.hosts import url_host, validate_pattern
 
 ENV_PREFIX = "ROOMAGENT_DIRECTORY_"
@@ -48,18 +46,6 @@ def _token(value: SecretStr) -> SecretStr:
     if len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
         raise ValueError(f"secret must be at least {MIN_TOKEN_LENGTH} characters long")
     return value
-
-
-def _network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    if isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network):
-        return value
-    if isinstance(value, str):
-        try:
-            # strict=False: "10.1.2.3/8" means the network 10.0.0.0/8, as operators write it.
-            return ipaddress.ip_network(value.strip(), strict=False)
-        except ValueError:
-            pass
-    raise ValueError(f"{value!r} is not an IP address or CIDR network")
 
 
 def _mqtt_url(value: str | None) -> str | None:
@@ -85,7 +71,6 @@ def _existing_file(value: str) -> str:
 
 
 HostPattern = Annotated[str, AfterValidator(_host_pattern)]
-Network = Annotated[ipaddress.IPv4Network | ipaddress.IPv6Network, PlainValidator(_network)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 Token = Annotated[SecretStr, AfterValidator(_token)]
 
