@@ -1,4 +1,5 @@
-"""What an operator installs for the invite service: the example configuration, the unit, the nginx snippet."""
+"""What an operator installs for the invite service: the example configuration and the nginx snippet (its unit:
+``tests/appliance/test_server_units.py``)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from roomagent.invite.settings import InviteSettings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "kiosk" / "invite.example.toml"
-UNIT = REPO / "systemd" / "roomagent-invite.service"
 
 
 def _with_secret_files(tmp_path: Path) -> Path:
@@ -53,44 +53,6 @@ def test_a_broken_configuration_exits_78_with_key_paths(tmp_path: Path) -> None:
     assert "bbb.checksum: must be one of sha1, sha256, sha384, sha512" in done.stderr
     assert "limits.invites_per_minute:" in done.stderr
     assert "tokens.uni-a: token file /nonexistent/token does not exist" in done.stderr
-
-
-def test_the_unit_runs_unprivileged_and_hardened() -> None:
-    unit = configparser.RawConfigParser(strict=False, interpolation=None)
-    unit.optionxform = str  # type: ignore[assignment,method-assign]
-    unit.read_string(re.sub(r"^(SystemCallFilter)=~", r"\1Deny=", UNIT.read_text(), flags=re.M))
-    service = unit["Service"]
-    assert service["User"] == "roomagent-invite" and service["RestartPreventExitStatus"] == "78"
-    assert "--host 127.0.0.1" in service["ExecStart"] and " invite " in service["ExecStart"]
-    for key in ("NoNewPrivileges", "ProtectSystem", "PrivateDevices", "PrivateTmp", "ProtectHome"):
-        assert service[key] in ("yes", "strict"), key
-    assert service["CapabilityBoundingSet"] == "" and "QTWEBENGINE" not in UNIT.read_text()
-
-
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
-def test_the_unit_verifies_and_scores_well(tmp_path: Path) -> None:
-    root = tmp_path / "root"
-    units = root / "usr/lib/systemd/system"
-    units.mkdir(parents=True)
-    shutil.copy(UNIT, units)
-    binary = root / "opt/roomagent-server/bin/roomagent"
-    binary.parent.mkdir(parents=True)
-    binary.write_text("#!/bin/sh\n")
-    binary.chmod(0o755)
-    for host_dir in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")):
-        for name in ("network-online.target", "multi-user.target", "basic.target", "sysinit.target"):
-            if (host_dir / name).exists() and not (units / name).exists():
-                shutil.copy(host_dir / name, units / name)
-    done = subprocess.run(["systemd-analyze", "verify", f"--root={root}", "roomagent-invite.service"],
-                          capture_output=True, text=True, timeout=120)
-    complaints = [line for line in done.stderr.splitlines() if "roomagent-invite" in line]
-    assert complaints == [], done.stderr
-    score = subprocess.run(["systemd-analyze", "security", "--offline=true", f"--root={root}",
-                            "roomagent-invite.service"], capture_output=True, text=True, timeout=120)
-    match = re.search(r"Overall exposure level for roomagent-invite\.service: ([\d.]+)", score.stdout)
-    assert match, score.stdout + score.stderr
-    print(f"systemd-analyze security roomagent-invite.service: {match.group(1)}")
-    assert float(match.group(1)) <= 2.0
 
 
 def test_the_nginx_snippet_strips_the_prefix_and_limits_bodies() -> None:
