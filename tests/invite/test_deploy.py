@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
-import configparser
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
-
-import pytest
 
 from roomagent.configload import EX_CONFIG
 from roomagent.invite.settings import InviteSettings, load_settings
