@@ -38,6 +38,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 test: setup plugin
+	$(VENV)/bin/ruff check roomagent tests
 	QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m pytest -q
 
 # The BigBlueButton plugin (README "The BigBlueButton plugin"): bbb-plugin/dist/, from the lock file.

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import NamedTuple
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QScreen
@@ -20,6 +20,8 @@ from roomagent.core.layouts import Layout, offered_names
 from roomagent.core.machine import RoomRules, initial_state, transition
 from roomagent.core.platforms import PLATFORMS, configured_hosts
 from roomagent.core.state import ErrorKind, Lifecycle, RoomState, ScreenState
+from roomagent.devices.discovery import DeviceSource, UdevDeviceSource
+from roomagent.devices.inputs import InputSources, SignalMonitor
 from roomagent.directory.client import (
     BadResponse,
     CodeNotFound,
@@ -28,23 +30,21 @@ from roomagent.directory.client import (
     DirectoryUnavailable,
     RateLimited,
 )
-from roomagent.devices.discovery import DeviceSource, UdevDeviceSource
-from roomagent.devices.inputs import InputSources, SignalMonitor
 from roomagent.layouts import room_layouts
 from roomagent.meeting import adapter_class
 from roomagent.meeting.base import JoinRequest, MeetingAdapter
 from roomagent.meeting.reachability import HOST_PROBE_S, MISSES_BEFORE_LOST, host_root, probe_host
-from roomagent.ui.i18n import tr
 from roomagent.profile import RoomProfile
 from roomagent.ui.browser import EngineWarmUp
 from roomagent.ui.chromium.process import wipe_stale_profiles
 from roomagent.ui.codecs import CodecProbe
 from roomagent.ui.engine import SessionFactory, resolve_engine
 from roomagent.ui.engine import session_factory as engine_session_factory
+from roomagent.ui.i18n import tr
 from roomagent.ui.lifetime import delete_later
-from roomagent.ui.rendering import RenderingChoice
 from roomagent.ui.panel import Panel
 from roomagent.ui.placement import place_screens
+from roomagent.ui.rendering import RenderingChoice
 from roomagent.ui.screen import ScreenWindow
 
 log = logging.getLogger("roomagent")
@@ -109,7 +109,7 @@ class RoomAgent(QObject):
 
     def __init__(self, profile: RoomProfile, directory: Callable[[], DirectoryClient], *,
                  clock: Callable[[], float] = time.time, windowed: bool = False,
-                 devices: DeviceSource | None = None, signal_io=None,  # noqa: ANN001
+                 devices: DeviceSource | None = None, signal_io=None,
                  rendering: RenderingChoice | None = None, session_factory: SessionFactory | None = None) -> None:
         super().__init__()
         self.profile = profile
@@ -330,7 +330,7 @@ class RoomAgent(QObject):
             self.panel.setGeometry(self.panel.overlay_rect(self._panel_host.rect()))
             self.panel.raise_()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Keep the overlay panel placed when its host window is resized."""
         if watched is self._panel_host and event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
             self._reposition_overlay()
@@ -520,7 +520,7 @@ class RoomAgent(QObject):
             self._leaving.add(adapter)
             adapter.leave(closed)
 
-    def open_session(self, screen_id: str, media: bool):  # noqa: ANN201 - SessionHost for the adapters
+    def open_session(self, screen_id: str, media: bool):
         """Open a locked-down session on a room screen (nothing loaded yet)."""
         window = self.windows[screen_id]
         session = window.open_session(None, list(self.profile.meeting.allowed_hosts), media)

@@ -45,7 +45,7 @@ def build_layouts(raw: Mapping[str, Mapping[str, Any]], source: str) -> dict[str
     return layouts
 
 
-def room_layouts(profile) -> tuple[dict[str, Layout], str | None, list[str]]:  # noqa: ANN001 - RoomProfile
+def room_layouts(profile) -> tuple[dict[str, Layout], str | None, list[str]]:
     """The room's layouts (shipped, overridden table by table by the profile's), its default, and notes.
 
     Raises :class:`ConfigError` for a broken layout, or a default layout that is unknown or names a

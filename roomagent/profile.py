@@ -154,7 +154,7 @@ class MqttSection(_Section):
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError("must look like mqtt://host:1883 or mqtts://host:8883")
         try:
-            parts.port
+            parts.port  # noqa: B018 - raises ValueError on a malformed port
         except ValueError:
             raise ValueError("the port is not a number") from None
         return value

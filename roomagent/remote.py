@@ -46,7 +46,7 @@ def happenings(before: RoomState | None, after: RoomState) -> list[tuple[str, di
     return out
 
 
-def _source_happenings(before, after) -> list[tuple[str, dict]]:  # noqa: ANN001
+def _source_happenings(before, after) -> list[tuple[str, dict]]:
     """``source_plugged`` / ``source_unplugged`` / ``source_signal`` for inputs that changed."""
     out: list[tuple[str, dict]] = []
     old = {s.id: s for s in before}

@@ -203,4 +203,4 @@ _COLUMNS = [("room", "ROOM"), ("availability", "AVAILABILITY"), ("state", "STATE
 def _print_table(rows: list[dict]) -> None:
     widths = [max(len(title), *(len(row[key]) for row in rows)) for key, title in _COLUMNS]
     for values in [[title for _, title in _COLUMNS], *([row[key] for key, _ in _COLUMNS] for row in rows)]:
-        print("  ".join(value.ljust(width) for value, width in zip(values, widths)).rstrip())
+        print("  ".join(value.ljust(width) for value, width in zip(values, widths, strict=True)).rstrip())

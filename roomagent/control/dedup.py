@@ -45,7 +45,7 @@ class RecentCommands:
         return len(self._entries)
 
     @staticmethod
-    def key(command) -> bytes | None:  # noqa: ANN001 - a command model
+    def key(command) -> bytes | None:
         """The identity of ``command``, or None when it is not de-duplicated (no id, or read-only)."""
         if not command.id or command.action in NOT_DEDUPLICATED:
             return None

@@ -96,7 +96,7 @@ def _unsupported(command, origin: str, platform: str, what: str) -> fx.Reply:
     return _reply(command, origin, code="unsupported", message=f"{what} is not supported for {platform} meetings")
 
 
-def _usable_source(state: RoomState, command, origin: str):  # noqa: ANN001, ANN202
+def _usable_source(state: RoomState, command, origin: str):
     """The input a command names, or the reply refusing it: unknown, unplugged, or without a picture."""
     source = state.source(command.source)
     if source is None:
@@ -111,7 +111,7 @@ def _usable_source(state: RoomState, command, origin: str):  # noqa: ANN001, ANN
     return source, None
 
 
-def _preview(state: RoomState, command, origin: str):  # noqa: ANN001, ANN202
+def _preview(state: RoomState, command, origin: str):
     if state.screen(command.screen) is None:
         ids = ", ".join(s.id for s in state.screens)
         return state, [_reply(command, origin, code="unknown_screen",

@@ -97,7 +97,7 @@ class Layout(_Model):
         """The roles this layout names (a room must have each of them to offer it)."""
         return frozenset(self.roles)
 
-    def settings_for(self, role: str, platform: str):  # noqa: ANN201 - BbbSettings | JitsiSettings
+    def settings_for(self, role: str, platform: str):
         """The settings of a screen with ``role`` on the platform whose ``layout_key`` is ``platform`` (never
         None for a key :class:`RoleSettings` has)."""
         chosen = self.roles.get(role, self.other)

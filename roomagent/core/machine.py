@@ -14,8 +14,8 @@ from roomagent.core.codes import normalize_code
 from roomagent.core.dispatch import handle_command
 from roomagent.core.hosts import url_allowed, url_host
 from roomagent.core.meeting_url import NotADirectLink, describe_join_url
-from roomagent.core.steps import error, set_screen, start_leaving
 from roomagent.core.state import ErrorKind, Lifecycle, MeetingInfo, RoomState, ScreenState, ScreenStatus
+from roomagent.core.steps import error, set_screen, start_leaving
 
 #: A meeting page that has not finished loading on every screen after this long is given up: the
 #: teacher is better served by an error and a retry than by a projector that stays grey.

@@ -23,8 +23,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from roomagent.demo.broker import LocalBroker
-from roomagent.serving import run_in_thread as serve_app
 from roomagent.profile import RoomProfile
+from roomagent.serving import run_in_thread as serve_app
 
 log = logging.getLogger(__name__)
 

@@ -150,7 +150,7 @@ class FleetLink:
     def _on_subscribe(self, _client, _userdata, mid, reasons, _props) -> None:
         if mid != self._subscription:
             return
-        refused = [f for f, r in zip(self.filters, reasons) if r.is_failure]
+        refused = [f for f, r in zip(self.filters, reasons, strict=False) if r.is_failure]
         if set(refused) - {self.reply_topic}:
             why = f"the broker refused the subscription to {', '.join(refused)} (check the ACL)"
             log.error("MQTT: %s", why)

@@ -69,7 +69,7 @@ class JoinRequest:
 class SessionHost(Protocol):
     """Opens and closes browser sessions on the room's screens (implemented by the composition root)."""
 
-    def open_session(self, screen_id: str, media: bool):  # noqa: ANN201 - a BrowserSession-like object
+    def open_session(self, screen_id: str, media: bool):
         """A fresh, locked-down session shown on ``screen_id``; nothing loaded yet."""
 
     def close_session(self, screen_id: str) -> None:
@@ -118,7 +118,7 @@ class MeetingAdapter(QObject):
         self._done("mute", command_id, origin, ok=False, code="unsupported",
                    message=f"muting is not supported for {self.request.meeting.platform} meetings")
 
-    def share_source(self, source, command_id: str = "", origin: str = "") -> None:  # noqa: ANN001
+    def share_source(self, source, command_id: str = "", origin: str = "") -> None:
         """Share ``source`` (a SourceState) as content; report with ActionDone(action="share")."""
         self._done("share", command_id, origin, ok=False, code="unsupported",
                    message=f"sharing is not supported for {self.request.meeting.platform} meetings")
@@ -158,12 +158,12 @@ class MeetingAdapter(QObject):
         """Stop reporting and release resources without touching the pages (a rejoin replaces them)."""
         self.closing = True
 
-    def _say_goodbye(self, screen_id: str, session) -> None:  # noqa: ANN001
+    def _say_goodbye(self, screen_id: str, session) -> None:
         """Platform hook: what a page does before it is closed (default: unload it)."""
         session.unload()
 
     # -- helpers for subclasses ---------------------------------------------------------------------
-    def open(self, screen_id: str, media: bool):  # noqa: ANN201
+    def open(self, screen_id: str, media: bool):
         """Open a session on ``screen_id`` through the host and remember it."""
         session = self._host.open_session(screen_id, media)
         self.sessions[screen_id] = session
@@ -188,7 +188,7 @@ class MeetingAdapter(QObject):
         def work() -> None:
             try:
                 result, error = job(), None
-            except BaseException as exc:  # handed to the Qt thread, which decides what it means
+            except BaseException as exc:  # noqa: BLE001 - handed to the Qt thread, which decides what it means
                 result, error = None, exc
             self._job_done.emit(lambda: then(result, error))
 

@@ -12,13 +12,13 @@ import json
 import logging
 from urllib.parse import parse_qs, urlsplit
 
+from PySide6.QtCore import QTimer
+
 from roomagent.core import events as ev
 from roomagent.core.layouts import BbbSettings, Layout
 from roomagent.core.platforms import BBB
 from roomagent.meeting import bbb_api
 from roomagent.meeting.base import MUTE_READBACK_S, SHARE_TIMEOUT_S, MeetingAdapter, js_asset
-
-from PySide6.QtCore import QTimer
 
 log = logging.getLogger("roomagent.meeting.bbb")
 
@@ -49,7 +49,7 @@ class BbbAdapter(MeetingAdapter):
 
     capabilities = BBB.capabilities
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._client = None
         self._user: bbb_api.BbbUser | None = None
@@ -169,7 +169,7 @@ class BbbAdapter(MeetingAdapter):
             self._done("mute", command_id, origin, ok=False, code="failed", message="the room has no audio session")
             return
 
-        def clicked(result, error) -> None:  # noqa: ANN001
+        def clicked(result, error) -> None:
             if error is not None or not isinstance(result, dict) or not result.get("found"):
                 why = error or "the meeting client shows no microphone button (is the room's audio connected?)"
                 self._done("mute", command_id, origin, ok=False, code="failed", message=f"cannot {verb}: {why}")
@@ -199,14 +199,14 @@ class BbbAdapter(MeetingAdapter):
             self._done("mute", command_id, origin, ok=False, code="failed",
                        message=f"the meeting client did not {'mute' if want else 'unmute'} the microphone")
 
-    def _media_session(self):  # noqa: ANN202
+    def _media_session(self):
         if self._legacy:
             return next(iter(self.sessions.values()), None)
         media = self.request.media_screen.id
         return self.sessions.get(media) if media in self.joined else None
 
     # -- share --------------------------------------------------------------------------------------
-    def share_source(self, source, command_id: str = "", origin: str = "") -> None:  # noqa: ANN001
+    def share_source(self, source, command_id: str = "", origin: str = "") -> None:
         media = self._media_session()
         if media is None:
             self._done("share", command_id, origin, ok=False, code="failed", message="the room has no media session")
@@ -217,7 +217,7 @@ class BbbAdapter(MeetingAdapter):
         waiter = (source.id, command_id, origin)
         self._share_waiter = waiter
 
-        def clicked(result, error) -> None:  # noqa: ANN001
+        def clicked(result, error) -> None:
             if error is not None or not isinstance(result, dict) or not result.get("ok"):
                 why = error or (result or {}).get("error") or "unknown error"
                 self._share_waiter = None
@@ -251,7 +251,7 @@ class BbbAdapter(MeetingAdapter):
         js = ("(() => { const b = document.querySelector('[data-test=\"stopScreenShare\"]');"
               " if (b) { b.click(); } return !!b; })()")
 
-        def clicked(result, error) -> None:  # noqa: ANN001
+        def clicked(result, error) -> None:
             # No stop button: the share already ended (the input went away), which is what was asked.
             self._done("stop_share", command_id, origin, ok=error is None, code="" if error is None else "failed",
                        message="" if error is None else str(error))
@@ -273,7 +273,7 @@ class BbbAdapter(MeetingAdapter):
         pending = set(targets)
         failed: list[str] = []
 
-        def answered(screen_id: str, result, error) -> None:  # noqa: ANN001
+        def answered(screen_id: str, result, error) -> None:
             pending.discard(screen_id)
             if error is not None or result is not True:
                 failed.append(screen_id)
@@ -296,7 +296,7 @@ class BbbAdapter(MeetingAdapter):
         def work() -> dict[str, str]:
             return {sid: self._mint(user, sid, sid == media, settings) for sid, settings in targets.items()}
 
-        def minted(urls, error) -> None:  # noqa: ANN001
+        def minted(urls, error) -> None:
             if error is not None or urls is None:
                 self._done("layout", command_id, origin, ok=False, code="failed",
                            message=f"could not switch the layout: {error}")
@@ -322,7 +322,7 @@ class BbbAdapter(MeetingAdapter):
         if client is not None:
             client.close()
 
-    def leave(self, done) -> None:  # noqa: ANN001
+    def leave(self, done) -> None:
         client, self._client = self._client, None
 
         def finished() -> None:

@@ -71,7 +71,7 @@ class JitsiAdapter(MeetingAdapter):
 
     capabilities = JITSI.capabilities
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._mute_waiters: list[tuple[bool, str, str]] = []
         self._muted: bool | None = None
@@ -93,7 +93,7 @@ class JitsiAdapter(MeetingAdapter):
             session.loaded.connect(lambda ok, url, s=screen.id: self._on_loaded(s, ok, url))
             self._load_wrapper(screen, session)
 
-    def _load_wrapper(self, screen, session, *, share_on_join: bool = False) -> None:  # noqa: ANN001
+    def _load_wrapper(self, screen, session, *, share_on_join: bool = False) -> None:
         request = self.request
         parts = urlsplit(request.meeting.join_url)
         config = wrapper_options(request.meeting.join_url, media=screen.media, screen_id=screen.id,
@@ -168,7 +168,7 @@ class JitsiAdapter(MeetingAdapter):
         entry = (muted, command_id, origin)
         self._mute_waiters.append(entry)
 
-        def sent(result, error) -> None:  # noqa: ANN001
+        def sent(result, error) -> None:
             if error is not None and entry in self._mute_waiters:
                 self._mute_waiters.remove(entry)
                 self._done("mute", command_id, origin, ok=False, code="failed", message=f"Jitsi: {error}")
@@ -196,7 +196,7 @@ class JitsiAdapter(MeetingAdapter):
             return
         pending, failed = set(targets), []
 
-        def answered(screen_id: str, result, error) -> None:  # noqa: ANN001
+        def answered(screen_id: str, result, error) -> None:
             pending.discard(screen_id)
             if error is not None:
                 failed.append(f"{screen_id}: {error}")
@@ -211,7 +211,7 @@ class JitsiAdapter(MeetingAdapter):
             self.sessions[screen_id].run_json(f"window.__roomagentJitsi.apply({arg})",
                                               lambda r, e, s=screen_id: answered(s, r, e))
 
-    def share_source(self, source, command_id: str = "", origin: str = "") -> None:  # noqa: ANN001
+    def share_source(self, source, command_id: str = "", origin: str = "") -> None:
         screen = self.request.media_screen
         session = self.sessions.get(screen.id)
         if session is None or screen.id not in self.joined:
@@ -240,11 +240,11 @@ class JitsiAdapter(MeetingAdapter):
             session.run_json("window.__roomagentJitsi.command('toggleShareScreen')", lambda r, e: None)
         self._done("stop_share", command_id, origin, ok=True)
 
-    def _say_goodbye(self, screen_id: str, session) -> None:  # noqa: ANN001
+    def _say_goodbye(self, screen_id: str, session) -> None:
         # hangup first (the others see the room leave at once); the wrapper is unloaded when Jitsi says
         # readyToClose / videoConferenceLeft, or at once when there is no conference to leave. The base
         # class closes everything after LEAVE_GRACE_S whatever happens.
-        def sent(result, error) -> None:  # noqa: ANN001
+        def sent(result, error) -> None:
             if result is not True and not session.unloading:
                 session.unload()
 

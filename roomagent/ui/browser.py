@@ -20,6 +20,7 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QColor
+from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import (
     QWebEngineLoadingInfo,
     QWebEnginePage,
@@ -28,14 +29,12 @@ from PySide6.QtWebEngineCore import (
     QWebEngineScript,
     QWebEngineSettings,
 )
-from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
+from roomagent.core.hosts import host_allowed, redact_url, url_host
 from roomagent.ui.bridge import BOOTSTRAP_JS, CHANNEL_OBJECT, PageBridge, qwebchannel_js
 from roomagent.ui.lifetime import delete_later
-
-from roomagent.core.hosts import host_allowed, redact_url, url_host
 from roomagent.ui.lockdown import (  # noqa: F401 - re-exported: the lockdown is part of this interface
     CRASH_LIMIT,
     CRASH_WINDOW_S,
@@ -111,7 +110,7 @@ class _KioskPage(QWebEnginePage):
             return
         super().triggerAction(action, checked)
 
-    def javaScriptConsoleMessage(self, level, message: str, line: int, source: str) -> None:  # noqa: ANN001
+    def javaScriptConsoleMessage(self, level, message: str, line: int, source: str) -> None:
         if message.startswith(_LOCAL_RESOURCE_PREFIX):
             self._session._refuse("file", message[len(_LOCAL_RESOURCE_PREFIX) :].strip())
         js_log.debug("[%s] %s:%d %s", self._session.session_id, source, line, message)
@@ -132,7 +131,7 @@ class _KioskPage(QWebEnginePage):
         sid = self._session.session_id
         log.info("[%s] answered %s() from %s with %s: %s", sid, dialog, origin.toString(), answer, message)
 
-    def chooseFiles(self, mode, old_files, mime_types) -> list[str]:  # noqa: ANN001
+    def chooseFiles(self, mode, old_files, mime_types) -> list[str]:
         self._session._refuse("file", "file chooser")
         return []
 
@@ -424,23 +423,23 @@ class BrowserSession(QObject):
             log.warning("[%s] failed to load %s: %s", self.session_id, redact_url(url), info.errorString())
         self.loaded.emit(ok, url)
 
-    def _on_new_window_requested(self, request) -> None:  # noqa: ANN001 - QWebEngineNewWindowRequest&
+    def _on_new_window_requested(self, request) -> None:
         # Not calling request.openIn() discards the window.
         self._refuse("popup", request.requestedUrl().toString())
 
-    def _on_download_requested(self, download) -> None:  # noqa: ANN001 - QWebEngineDownloadRequest
+    def _on_download_requested(self, download) -> None:
         download.cancel()
         self._refuse("download", download.url().toString())
 
-    def _on_file_system_access_requested(self, request) -> None:  # noqa: ANN001
+    def _on_file_system_access_requested(self, request) -> None:
         request.reject()
         self._refuse("file", f"file system access {request.filePath().toString()}")
 
-    def _on_register_protocol_handler_requested(self, request) -> None:  # noqa: ANN001
+    def _on_register_protocol_handler_requested(self, request) -> None:
         request.reject()
         self._refuse("permission", f"protocol handler {request.scheme()}")
 
-    def _on_certificate_error(self, error) -> None:  # noqa: ANN001 - QWebEngineCertificateError
+    def _on_certificate_error(self, error) -> None:
         error.rejectCertificate()
         log.warning(
             "[%s] rejected certificate for %s: %s",

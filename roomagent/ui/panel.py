@@ -267,7 +267,7 @@ class Panel(QWidget):
         if self._state.lifecycle is Lifecycle.IDLE and not self._rate_limited_s():
             self.code_submitted.emit(format_code(self._symbols))
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         """A physical keyboard types like the keypad."""
         key = event.key()
         if key in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete):

@@ -12,11 +12,11 @@ import pytest
 from roomagent.app import RoomAgent
 from roomagent.core.state import ErrorKind, Lifecycle
 from roomagent.demo import meeting_server
-from roomagent.serving import run_in_thread as serve_app
 from roomagent.directory.client import CodeNotFound, DirectoryClient
 from roomagent.directory.server.main import run_in_thread as serve_directory
 from roomagent.directory.server.settings import DirectorySettings
 from roomagent.profile import RoomProfile
+from roomagent.serving import run_in_thread as serve_app
 from tests.fakes.fixtures import bbb_server  # noqa: F401 - fixture
 
 TOKEN = "test-meeting-server-secret"

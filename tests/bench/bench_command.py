@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import os
 import queue
+import sys
 import tempfile
 import threading
-import sys
 import time
 from pathlib import Path
 
@@ -36,6 +36,8 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=1000)
     args = parser.parse_args()
 
+    import logging
+
     from PySide6 import QtWebEngineWidgets  # noqa: F401 - before QApplication
     from PySide6.QtCore import QMetaObject, Qt
     from PySide6.QtWidgets import QApplication
@@ -52,8 +54,6 @@ def main() -> int:
     from roomagent.serving import run_in_thread
     from tests.bench.bench_mqtt import client, percentiles, subscribe
     from tests.control.broker import Mosquitto
-
-    import logging
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = QApplication([])

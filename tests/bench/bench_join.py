@@ -58,10 +58,10 @@ def agent_child(directory_url: str, code: str, screens: int) -> int:
     from PySide6.QtCore import QEvent, QObject, QSocketNotifier
     from PySide6.QtWidgets import QApplication
 
-    from roomagent.service import run
     from roomagent.core import commands as cmd
     from roomagent.core.state import Lifecycle
     from roomagent.profile import RoomProfile
+    from roomagent.service import run
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

@@ -46,11 +46,11 @@ def child(directory_url: str, codes: list[str], switches: int) -> int:
 
     logging.basicConfig(level=logging.WARNING)
 
-    def say(**fields) -> None:  # noqa: ANN003
+    def say(**fields) -> None:
         print(json.dumps(fields), flush=True)
 
     class Probe(QObject):
-        def attach(self, agent) -> None:  # noqa: ANN001
+        def attach(self, agent) -> None:
             self.agent, self.codes, self.t0, self.plan = agent, list(codes), 0.0, []
             agent.state_changed.connect(self._on_state)
             agent.remote_reply.connect(self._on_reply)
@@ -70,7 +70,7 @@ def child(directory_url: str, codes: list[str], switches: int) -> int:
             self.phase = "join"
             self.agent.panel.type_symbol(symbols[-1])
 
-        def _on_state(self, state) -> None:  # noqa: ANN001
+        def _on_state(self, state) -> None:
             if state.error is not None and self.phase == "join":
                 say(event="error", error=state.error.kind.value, detail=state.error.detail)
                 QApplication.quit()
@@ -95,7 +95,7 @@ def child(directory_url: str, codes: list[str], switches: int) -> int:
             self.method, self.t0 = method, time.perf_counter()
             self.agent.dispatch_command(cmd.SetLayout(id="bench", layout=layout), origin="bench")
 
-        def _on_reply(self, reply) -> None:  # noqa: ANN001
+        def _on_reply(self, reply) -> None:
             if reply.command_id != "bench":
                 return
             say(event="layout", method=self.method, ok=reply.ok, elapsed_s=time.perf_counter() - self.t0,

@@ -108,7 +108,7 @@ def agent_child(directory_url: str, code: str, screens: int, engine: str, render
     return run(None, profile=profile, windowed=False, on_started=attach)
 
 
-def _use_chromium(agent, profile, log_dir: str) -> None:  # noqa: ANN001
+def _use_chromium(agent, profile, log_dir: str) -> None:
     """Give the windows the Chromium engine with ``--no-sandbox`` (the bench runs as root; an appliance
     never does). Uses the screen window's factory hook, whatever app.py wires by default."""
     from roomagent.ui.engine import session_factory
@@ -184,7 +184,7 @@ class Lab:
             raise RuntimeError(f"the agent did not join: {report}")
         return [child]
 
-    def stop(self, procs) -> None:  # noqa: ANN001
+    def stop(self, procs) -> None:
         for proc in procs:
             self.killed += proc.stop() if isinstance(proc, procstats.Child) else procstats.stop_tree(proc)
 
@@ -248,7 +248,7 @@ class UserSide:
                 "XDG_CONFIG_HOME": str(self.home / "config"), "XDG_DATA_HOME": str(self.home / "data")}
 
 
-def _pids(procs) -> list[int]:  # noqa: ANN001
+def _pids(procs) -> list[int]:
     return [p.proc.pid if isinstance(p, procstats.Child) else p.pid for p in procs]
 
 

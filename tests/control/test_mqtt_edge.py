@@ -38,7 +38,10 @@ def test_every_action_round_trips_with_response_topic_and_correlation(control, b
         sent[f"r{n}"] = payload
         probe.publish(control.topics.command, json.dumps(payload), response_topic=f"test/replies/{n}",
                       correlation=f"corr-{n}".encode())
-    replies = lambda: probe.find(lambda m: m.topic.startswith("test/replies/"))
+
+    def replies() -> list:
+        return probe.find(lambda m: m.topic.startswith("test/replies/"))
+
     qtbot.waitUntil(lambda: len(replies()) == len(EXAMPLES), timeout=GUARD_MS)
 
     assert len(seen) == len(EXAMPLES)
@@ -89,7 +92,10 @@ def test_bad_payloads_are_answered_by_the_edge_and_never_reach_the_app(control, 
     }
     for name, (payload, _, _) in cases.items():
         probe.publish(control.topics.command, payload, response_topic=f"test/bad/{name}", correlation=name.encode())
-    bad = lambda: probe.find(lambda m: m.topic.startswith("test/bad/"))
+
+    def bad() -> list:
+        return probe.find(lambda m: m.topic.startswith("test/bad/"))
+
     qtbot.waitUntil(lambda: len(bad()) == len(cases), timeout=GUARD_MS)
     for message in bad():
         name = message.topic.rsplit("/", 1)[1]
@@ -192,7 +198,10 @@ def test_a_thousand_fuzzed_payloads_through_the_broker_are_each_answered_once(co
     payloads = fuzz_payloads(1000, seed=20240611)
     for payload in payloads:
         probe.publish(control.topics.command, payload)
-    count = lambda: len(probe.on(control.topics.response))
+
+    def count() -> int:
+        return len(probe.on(control.topics.response))
+
     qtbot.waitUntil(lambda: count() >= len(payloads), timeout=GUARD_MS * 2)
     # One more, to be sure no payload was answered twice: everything before it has been answered.
     probe.publish(control.topics.command, b'{"id": "last", "action": "get_state"}')

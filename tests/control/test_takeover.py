@@ -40,7 +40,7 @@ def test_takeovers_are_reported_and_the_room_stops_fighting_after_the_limit(brok
         assert control.connected
         assert f"MQTT client id {control.client_id}" in control.warning
         # (QoS 1: an earlier event cut off before its PUBACK may arrive twice; look for this round's.)
-        events = watcher.wait_for(lambda m: json.loads(m.payload)["event"] == "client_id_taken_over"
+        events = watcher.wait_for(lambda m, round_=round_: json.loads(m.payload)["event"] == "client_id_taken_over"
                                   and json.loads(m.payload)["data"]["count"] == round_)
         report = json.loads(events[-1].payload)["data"]
         assert report["client_id"] == control.client_id

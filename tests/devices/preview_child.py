@@ -29,14 +29,14 @@ PAGE = b"<!doctype html><html><body style='margin:0;background:#00c000'></body><
 
 
 class _Page(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(PAGE)))
         self.end_headers()
         self.wfile.write(PAGE)
 
-    def log_message(self, *args) -> None:  # noqa: ANN002
+    def log_message(self, *args) -> None:
         pass
 
 
@@ -79,7 +79,7 @@ def is_video(s: dict) -> bool:
     return s["dark"] < 0.5 and s["colours"] > 20 and s["green"] < 0.3
 
 
-def wait(app: QApplication, predicate, seconds: float = WAIT_S) -> bool:  # noqa: ANN001
+def wait(app: QApplication, predicate, seconds: float = WAIT_S) -> bool:
     """Run the event loop until ``predicate()`` holds (checked on every wake-up) or the guard expires."""
     loop = QEventLoop()
     guard = QTimer(singleShot=True, interval=round(seconds * 1000))
@@ -108,13 +108,13 @@ def main(argv: list[str]) -> int:
     def grab() -> tuple[int, int, bytes]:
         return thumbnail(screen.grabWindow(window.winId()).toImage())
 
-    def settle(predicate) -> dict:  # noqa: ANN001
+    def settle(predicate) -> dict:
         """Grab until ``predicate(stats)`` holds (or the guard expires); the last statistics."""
         shots: list[dict] = []
         wait(app, lambda: shots.append(stats(grab())) or predicate(shots[-1]))
         return shots[-1]
 
-    def start_preview():  # noqa: ANN202
+    def start_preview():
         preview = window.show_preview(mrl)
         preview.playing.connect(lambda: result["events"].append("playing"))
         preview.error.connect(lambda message: result["events"].append(f"error:{message}"))

@@ -34,11 +34,11 @@ def _record(preview: VlcPreview) -> list[str]:
     return seen
 
 
-def _no_plugins(args):  # noqa: ANN001, ANN202 - vlc.Instance() without vlc-plugin-base returns None
+def _no_plugins(args):
     return None
 
 
-def _no_libvlc(args):  # noqa: ANN001, ANN202 - python-vlc raises when libvlc.so is missing
+def _no_libvlc(args):
     raise OSError("libvlc.so.5: cannot open shared object file")
 
 
@@ -65,7 +65,7 @@ class FakeVlc:
         self.players: list[SimpleNamespace] = []
         self.callbacks: dict = {}
 
-    def __call__(self, args):  # noqa: ANN001, ANN204 - the instance factory
+    def __call__(self, args):
         self.args = list(args)
         return self
 

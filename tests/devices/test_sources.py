@@ -10,7 +10,14 @@ import pytest
 
 from roomagent.configload import ConfigError
 from roomagent.core.sources import (
-    SOURCE_ID, DeviceInfo, SourceState, chromium_label, label_matches, resolve_sources, slugify, source_mrl,
+    SOURCE_ID,
+    DeviceInfo,
+    SourceState,
+    chromium_label,
+    label_matches,
+    resolve_sources,
+    slugify,
+    source_mrl,
 )
 from roomagent.profile import SourceSection, load_profile
 

@@ -10,8 +10,8 @@ import asyncio
 import json
 import logging
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 

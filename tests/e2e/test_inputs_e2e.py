@@ -95,7 +95,7 @@ def test_an_input_plugged_in_is_previewed_on_a_projector(tmp_path):
             shown = _ctl(broker.url, "preview_source", "right", "lectern")
             assert shown.returncode == 0, shown.stdout + shown.stderr
             # VLC draws into the right window: colour bars, many colours, and they move.
-            first = wait_for(lambda: (lambda r: r if r[1] > 60 and r[0] > idle_share + 0.3 else None)(
+            wait_for(lambda: (lambda r: r if r[1] > 60 and r[0] > idle_share + 0.3 else None)(
                 _right_monitor(xvfb.screenshot(tmp_path / "preview.png"))), "the video on the right projector")
             if os.environ.get("ROOMAGENT_SCREENSHOTS"):
                 shutil.copy(tmp_path / "preview.png", Path(os.environ["ROOMAGENT_SCREENSHOTS"]) / "screens-preview.png")

@@ -14,16 +14,17 @@ import pytest
 
 # The process-wide Qt/Chromium environment (offscreen, no sandbox, fake camera) is set by the root
 # conftest before any QApplication exists; the no-GPU warnings are the screen-window tests' list.
-from roomagent.ui.browser import BrowserSession  # noqa: E402
-from tests.fakes.fixtures import (  # noqa: E402,F401
+from roomagent.ui.browser import BrowserSession
+from tests.fakes.fixtures import (  # noqa: F401
     bbb2_server,
     bbb30_server,
     bbb_server,
     jitsi_server,
     scalelite_server,
 )
+
 # make_session: BrowserSessions in shown host widgets, closed (profile gone) afterwards.
-from tests.ui.conftest import NO_GPU_WARNINGS, make_session  # noqa: E402,F401
+from tests.ui.conftest import NO_GPU_WARNINGS, make_session  # noqa: F401
 
 _HERE = Path(__file__).parent
 LOAD_TIMEOUT_MS = 20_000  # failure guard only: a cold Chromium start on 2 cores takes a few seconds

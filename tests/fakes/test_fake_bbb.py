@@ -7,7 +7,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-
 from pytestqt.qtbot import QtBot
 
 from roomagent.ui.browser import BrowserSession

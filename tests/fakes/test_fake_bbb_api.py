@@ -99,7 +99,7 @@ def test_plugin_meetings_load_the_host_and_the_proxy_forwards(tmp_path) -> None:
     (tmp_path / "host" / "host.js").write_text("// host")
     seen: list = []
 
-    async def invite(scope, receive, send):  # noqa: ANN001 - a stand-in invite service
+    async def invite(scope, receive, send):
         body = (await receive())["body"]
         seen.append((scope["method"], scope["path"], scope["query_string"], dict(scope["headers"]), body))
         await send({"type": "http.response.start", "status": 201, "headers": [(b"content-type", b"application/json")]})

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import httpx
-
 from pytestqt.qtbot import QtBot
 
 from roomagent.ui.browser import BrowserSession

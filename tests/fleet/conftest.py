@@ -11,12 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from roomagent.fleet.access import hash_password
-from roomagent.fleet.config import FleetSettings
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from roomagent.fleet.access import hash_password
+from roomagent.fleet.config import FleetSettings
 from tests.control.broker import GUARD_S, Mosquitto, Probe
 
 PASSWORD = "correct horse battery staple"

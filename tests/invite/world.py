@@ -95,7 +95,7 @@ class Recorder:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def wrap(self, app: Any) -> Any:
-        async def recording(scope, receive, send):  # noqa: ANN001
+        async def recording(scope, receive, send):
             if scope["type"] == "http":
                 with self.lock:
                     self.requests.append((scope["method"], scope["path"]))

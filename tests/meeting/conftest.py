@@ -17,8 +17,8 @@ from roomagent.core import events as ev
 from roomagent.core.state import Lifecycle
 from roomagent.profile import KioskSection, RoomProfile
 from roomagent.ui.engine import EngineChoice, session_factory
-from tests.fakes.fixtures import bbb2_server, bbb30_server, bbb_server, jitsi_server, scalelite_server  # noqa: F401
 from tests.devices.fakes import FakeDeviceSource
+from tests.fakes.fixtures import bbb2_server, bbb30_server, bbb_server, jitsi_server, scalelite_server  # noqa: F401
 from tests.ui.conftest import NO_GPU_WARNINGS
 
 #: Failure guard for a join or a page round trip; a cold Chromium on 2 busy cores needs seconds, and the
@@ -55,7 +55,7 @@ FAKE_MEDIA = "--use-fake-device-for-media-stream"
 
 
 @pytest.fixture(params=["qtwebengine", "chromium"])
-def engine(request: pytest.FixtureRequest):  # noqa: ANN201
+def engine(request: pytest.FixtureRequest):
     """Every adapter test runs on both screen engines; ``None`` means the agent's default (QtWebEngine)."""
     if request.param == "qtwebengine":
         return None
@@ -68,12 +68,12 @@ def engine(request: pytest.FixtureRequest):  # noqa: ANN201
 
 
 @pytest.fixture
-def make_room(qtbot, engine) -> Iterator[Callable[..., RoomAgent]]:  # noqa: ANN001
+def make_room(qtbot, engine) -> Iterator[Callable[..., RoomAgent]]:
     """Build and start a two-screen room (left: main + media, right: side); stopped afterwards."""
     agents: list[RoomAgent] = []
 
-    def make(*, allowed=("127.0.0.1", "localhost"), screens=None, options=None, sources=(), devices=None,  # noqa: ANN001
-             signal_io=None, **meeting) -> RoomAgent:  # noqa: ANN001, ANN003
+    def make(*, allowed=("127.0.0.1", "localhost"), screens=None, options=None, sources=(), devices=None,
+             signal_io=None, **meeting) -> RoomAgent:
         profile = RoomProfile(
             room={"id": "t1", "name": "Test room"},
             directory={"url": "http://127.0.0.1:9"},
@@ -98,14 +98,14 @@ def make_room(qtbot, engine) -> Iterator[Callable[..., RoomAgent]]:  # noqa: ANN
         assert all(w.session is None for w in windows)
 
 
-def join(qtbot, agent: RoomAgent, url: str, *, expect=Lifecycle.IN_MEETING) -> None:  # noqa: ANN001
+def join(qtbot, agent: RoomAgent, url: str, *, expect=Lifecycle.IN_MEETING) -> None:
     """Redeem a code to ``url`` and wait until the room reaches ``expect``."""
     agent.stub.join_url = url
     agent.dispatch(ev.CodeEntered(code="K7M-4QX-9TB"))
     qtbot.waitUntil(lambda: agent.state.lifecycle is expect, timeout=WAIT_MS)
 
 
-def command(qtbot, agent: RoomAgent, cmd) -> dict:  # noqa: ANN001
+def command(qtbot, agent: RoomAgent, cmd) -> dict:
     """Send a remote command and wait for its reply (as the MQTT edge would see it)."""
     replies = []
     agent.remote_reply.connect(replies.append)
@@ -117,7 +117,7 @@ def command(qtbot, agent: RoomAgent, cmd) -> dict:  # noqa: ANN001
     return next(r for r in replies if r.command_id == cmd.id)
 
 
-def run_js(qtbot, session, expression: str):  # noqa: ANN001, ANN201
+def run_js(qtbot, session, expression: str):
     """Evaluate ``expression`` in a session's page and return its JSON value."""
     out: list = []
     session.run_json(expression, lambda value, error: out.append((value, error)))

@@ -7,7 +7,7 @@ from roomagent.core.state import ErrorKind, Lifecycle
 from tests.meeting.conftest import WAIT_MS, command, join, run_js
 
 
-def wait_log(qtbot, server, kind: str, count: int = 1, **match) -> list[dict]:  # noqa: ANN001
+def wait_log(qtbot, server, kind: str, count: int = 1, **match) -> list[dict]:
     """Wait until the fake recorded ``count`` records of ``kind`` matching ``match``; return them."""
     found: list[dict] = []
 

@@ -10,7 +10,7 @@ from tests.meeting.conftest import WAIT_MS, command, join
 from tests.meeting.test_bbb import wait_log
 
 
-def jitsi_url(server, room: str = "Physics101", jwt: str = "eyJ.test.token") -> str:  # noqa: ANN001
+def jitsi_url(server, room: str = "Physics101", jwt: str = "eyJ.test.token") -> str:
     return f"{server.url}/{room}?jwt={jwt}"
 
 

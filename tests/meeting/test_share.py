@@ -20,7 +20,7 @@ SOURCES = [{"id": "lectern", "name": "Lectern HDMI", "match": {"ID_PATH": CARD.p
 
 @pytest.fixture
 def room_with_input(make_room):
-    def make(**kw):  # noqa: ANN003
+    def make(**kw):
         devices = FakeDeviceSource(CARD)
         room = make_room(sources=SOURCES, devices=devices, signal_io=FakeDriver(video0=Node(dv=0)), **kw)
         room.devices = devices

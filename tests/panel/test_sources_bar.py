@@ -18,7 +18,7 @@ GONE = SourceState(id="aux", name="Aux HDMI", present=False)
 SCREENS = (ScreenState(id="left", role="main", media=True), ScreenState(id="right", role="side", media=False))
 
 
-def meeting_state(**update) -> RoomState:  # noqa: ANN003
+def meeting_state(**update) -> RoomState:
     meeting = MeetingInfo(id="m", platform="bbb", host="bbb.example.org", since=0, join_url="https://x")
     return RoomState(lifecycle=Lifecycle.IN_MEETING, meeting=meeting, screens=SCREENS, capabilities=("share",),
                      sources=(HDMI, CAM, GONE), **update)

@@ -144,8 +144,8 @@ def wait_answering(probe, room: str, reply_topic: str = "test/reply") -> dict:
         probe.publish(f"roomagent/{room}/command", json.dumps({"action": "get_state"}),
                       response_topic=reply_topic, correlation=correlation)
         with probe._cond:
-            probe._cond.wait_for(lambda: any(m.correlation == correlation for m in probe.received), 0.5)
-        found = probe.find(lambda m: m.topic == reply_topic and m.correlation == correlation)
+            probe._cond.wait_for(lambda c=correlation: any(m.correlation == c for m in probe.received), 0.5)
+        found = probe.find(lambda m, c=correlation: m.topic == reply_topic and m.correlation == c)
         if found:
             return json.loads(found[0].payload)
     raise AssertionError("the agent never answered get_state")

@@ -9,6 +9,7 @@ import socket
 import threading
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from roomagent.directory.server.main import RunningServer, run_in_thread

@@ -42,11 +42,11 @@ GOOD_WINDOWS = [_window("DSI-1", "roomagent panel — Room"), _window("HDMI-A-1"
                 _window("HDMI-A-2", app_id="roomagent-screen-right")]
 
 
-def _rows(tmp_path, info):  # noqa: ANN001, ANN202
+def _rows(tmp_path, info):
     return {name: (status, detail) for name, status, detail in check_session(_profile(tmp_path), info)}
 
 
-def test_a_healthy_session_passes(tmp_path) -> None:  # noqa: ANN001
+def test_a_healthy_session_passes(tmp_path) -> None:
     info = SessionInfo("1.7", ["DSI-1", "HDMI-A-1", "HDMI-A-2"], ["ILITEK Multi-Touch"], MAPPED, GOOD_WINDOWS)
     rows = _rows(tmp_path, info)
     assert {name: status for name, (status, _) in rows.items()} == {
@@ -54,7 +54,7 @@ def test_a_healthy_session_passes(tmp_path) -> None:  # noqa: ANN001
     assert rows["touch"][1] == "ILITEK Multi-Touch mapped to DSI-1"
 
 
-def test_missing_output_unmapped_touch_and_misplaced_window_fail(tmp_path) -> None:  # noqa: ANN001
+def test_missing_output_unmapped_touch_and_misplaced_window_fail(tmp_path) -> None:
     info = SessionInfo("1.7", ["DSI-1", "HDMI-A-1"], ["ILITEK Multi-Touch"], 'input type:touch map_to_output "HDMI-A-1"\n',
                        [GOOD_WINDOWS[0], _window("HDMI-A-1", "roomagent screen left", fullscreen=False),
                         GOOD_WINDOWS[2]])
@@ -64,7 +64,7 @@ def test_missing_output_unmapped_touch_and_misplaced_window_fail(tmp_path) -> No
     assert rows["windows"] == ("fail", "left not full screen on HDMI-A-1 (nowhere)")
 
 
-def test_no_touchscreen_no_agent_and_no_sway_are_warnings_or_failures(tmp_path) -> None:  # noqa: ANN001
+def test_no_touchscreen_no_agent_and_no_sway_are_warnings_or_failures(tmp_path) -> None:
     rows = _rows(tmp_path, SessionInfo("1.7", ["DSI-1", "HDMI-A-1", "HDMI-A-2"], [], MAPPED, []))
     assert rows["touch"][0] == "warn" and rows["windows"][0] == "warn"
     assert _rows(tmp_path, None)["compositor"][0] == "warn"

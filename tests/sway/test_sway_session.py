@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import time
 import urllib.request
 from pathlib import Path

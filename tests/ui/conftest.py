@@ -58,7 +58,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 class Server:
     """The running fake meeting server plus helpers to read its load log."""
 
-    def __init__(self, running: RunningServer, app) -> None:  # noqa: ANN001
+    def __init__(self, running: RunningServer, app) -> None:
         self.running = running
         self.app = app
         self.url = running.url
@@ -86,7 +86,7 @@ def server(_running_server: Server) -> Server:
     return _running_server
 
 
-def shown_in_host(qtbot, hosts: list[QWidget], build: Callable[[QWidget], Any]) -> Any:  # noqa: ANN001
+def shown_in_host(qtbot, hosts: list[QWidget], build: Callable[[QWidget], Any]) -> Any:
     """``build(host)`` a session in a fresh, shown 800x600 host widget that its widget fills; the host is
     kept in ``hosts`` (qtbot only keeps weak references)."""
     host = QWidget()
@@ -101,19 +101,19 @@ def shown_in_host(qtbot, hosts: list[QWidget], build: Callable[[QWidget], Any]) 
     return session
 
 
-def _wait_gone(qtbot, session: BrowserSession) -> None:  # noqa: ANN001
+def _wait_gone(qtbot, session: BrowserSession) -> None:
     profile = session._profile
     with qtbot.waitSignal(profile.destroyed, timeout=LOAD_TIMEOUT_MS):
         session.close()
 
 
 @pytest.fixture
-def make_session(qtbot) -> Iterator[Callable[..., BrowserSession]]:  # noqa: ANN001
+def make_session(qtbot) -> Iterator[Callable[..., BrowserSession]]:
     """Factory for bare BrowserSessions in a shown host widget; all are closed (profile gone) afterwards."""
     made: list[BrowserSession] = []
     hosts: list[QWidget] = []  # qtbot only keeps weak references
 
-    def make(allowed_hosts: list[str] | None = None, media: bool = False, **kw) -> BrowserSession:  # noqa: ANN003
+    def make(allowed_hosts: list[str] | None = None, media: bool = False, **kw) -> BrowserSession:
         session = shown_in_host(qtbot, hosts, lambda host: BrowserSession(
             f"test-{len(made) + 1}", allowed_hosts or [], media, host, **kw))
         made.append(session)
@@ -126,11 +126,11 @@ def make_session(qtbot) -> Iterator[Callable[..., BrowserSession]]:  # noqa: ANN
 
 
 @pytest.fixture
-def make_window(qtbot) -> Iterator[Callable[..., ScreenWindow]]:  # noqa: ANN001
+def make_window(qtbot) -> Iterator[Callable[..., ScreenWindow]]:
     """Factory for shown ScreenWindows (1280x720); open sessions are closed and their profiles awaited."""
     made: list[ScreenWindow] = []  # also keeps them alive: qtbot only holds weak references
 
-    def make(screen_id: str = "left", room_name: str = "Lecture Hall 1", **kw) -> ScreenWindow:  # noqa: ANN003
+    def make(screen_id: str = "left", room_name: str = "Lecture Hall 1", **kw) -> ScreenWindow:
         window = ScreenWindow(screen_id, room_name, **kw)
         qtbot.addWidget(window)
         window.resize(1280, 720)

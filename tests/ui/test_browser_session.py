@@ -21,20 +21,20 @@ from .conftest import LOAD_TIMEOUT_MS
 T = LOAD_TIMEOUT_MS
 
 
-def _load(qtbot, session: BrowserSession, url: str) -> None:  # noqa: ANN001
+def _load(qtbot, session: BrowserSession, url: str) -> None:
     with qtbot.waitSignal(session.loaded, timeout=T, check_params_cb=lambda ok, u: ok) as blocker:
         session.load(url)
     assert blocker.args[0] is True
 
 
-def _refusal(kind: str, detail: str | None = None):  # noqa: ANN202
+def _refusal(kind: str, detail: str | None = None):
     def check(k: str, d: str) -> bool:
         return k == kind and (detail is None or d == detail)
 
     return check
 
 
-def _meeting_paths(server) -> list[str]:  # noqa: ANN001
+def _meeting_paths(server) -> list[str]:
     return [entry["path"] for entry in server.loads()]
 
 

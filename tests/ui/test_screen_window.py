@@ -17,7 +17,7 @@ from .conftest import LOAD_TIMEOUT_MS
 T = LOAD_TIMEOUT_MS
 
 
-def _open(qtbot, window: ScreenWindow, url: str, hosts=("127.0.0.1",), media=False):  # noqa: ANN001, ANN202
+def _open(qtbot, window: ScreenWindow, url: str, hosts=("127.0.0.1",), media=False):
     session = window.open_session(url, list(hosts), media)
     with qtbot.waitSignal(session.loaded, timeout=T, check_params_cb=lambda ok, u: ok):
         pass

@@ -29,7 +29,7 @@ def _chromium_screens(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
                               engine=EngineChoice("chromium", "test plugin"), no_sandbox=True, headless=True,
                               extra_args=[FAKE_MEDIA])
 
-    def chromium_window(*args, **kwargs) -> ScreenWindow:  # noqa: ANN002, ANN003
+    def chromium_window(*args, **kwargs) -> ScreenWindow:
         return ScreenWindow(*args, **{**kwargs, "session_factory": factory})
 
     monkeypatch.setattr("roomagent.app.ScreenWindow", chromium_window)

@@ -39,12 +39,12 @@ def chromium_options() -> LaunchOptions:
 
 
 @pytest.fixture
-def make_chromium(qtbot, chromium_options: LaunchOptions) -> Iterator[Callable[..., ChromiumSession]]:  # noqa: ANN001
+def make_chromium(qtbot, chromium_options: LaunchOptions) -> Iterator[Callable[..., ChromiumSession]]:
     """Factory for ChromiumSessions in a shown host widget; every one is closed afterwards."""
     made: list[ChromiumSession] = []
     hosts: list[QWidget] = []
 
-    def make(allowed_hosts: list[str] | None = None, media: bool = False, **kw) -> ChromiumSession:  # noqa: ANN003
+    def make(allowed_hosts: list[str] | None = None, media: bool = False, **kw) -> ChromiumSession:
         options = kw.pop("options", chromium_options)
         session = shown_in_host(qtbot, hosts, lambda host: ChromiumSession(
             f"test-{len(made) + 1}", allowed_hosts or [], media, host, options=options, **kw))

@@ -13,26 +13,26 @@ from roomagent.ui.chromium.session import ChromiumSession
 from .conftest import WAIT_MS as T
 
 
-def _load(qtbot, session: ChromiumSession, url: str) -> None:  # noqa: ANN001
+def _load(qtbot, session: ChromiumSession, url: str) -> None:
     with qtbot.waitSignal(session.loaded, timeout=T, check_params_cb=lambda ok, u: ok and u == url):
         session.load(url)
 
 
-def _run(qtbot, session: ChromiumSession, expression: str):  # noqa: ANN001, ANN202
+def _run(qtbot, session: ChromiumSession, expression: str):
     with qtbot.waitCallback(timeout=T) as cb:
         session.run_json(expression, cb)
     return tuple(cb.args)
 
 
-def _refusal(kind: str, detail: str | None = None):  # noqa: ANN202
+def _refusal(kind: str, detail: str | None = None):
     return lambda k, d: k == kind and (detail is None or d == detail)
 
 
-def _paths(server) -> list[str]:  # noqa: ANN001
+def _paths(server) -> list[str]:
     return [entry["path"] for entry in server.loads()]
 
 
-def _title_settles(qtbot, session: ChromiumSession, prefix: str) -> str:  # noqa: ANN001
+def _title_settles(qtbot, session: ChromiumSession, prefix: str) -> str:
     qtbot.waitUntil(lambda: session.title.startswith(prefix) and not session.title.endswith(":pending"), timeout=T)
     return session.title
 
@@ -230,7 +230,7 @@ def test_close_ends_the_browser_and_wipes_its_profile(qtbot, server, make_chromi
     session.close()  # idempotent
 
 
-def test_screen_window_runs_a_chromium_session_and_ends_it(qtbot, server, chromium_options) -> None:  # noqa: ANN001
+def test_screen_window_runs_a_chromium_session_and_ends_it(qtbot, server, chromium_options) -> None:
     import functools
 
     from roomagent.ui.screen import ScreenWindow
@@ -290,7 +290,7 @@ def test_a_refused_main_frame_navigation_is_signalled_a_refused_iframe_is_not(qt
     assert blocker.args == [foreign]
 
 
-def test_the_screen_windows_notice_is_shown_in_the_page_above_it(qtbot, server, chromium_options) -> None:  # noqa: ANN001
+def test_the_screen_windows_notice_is_shown_in_the_page_above_it(qtbot, server, chromium_options) -> None:
     # Chromium's window covers the screen window that draws the banner: the banner goes into the page.
     import functools
 

@@ -24,14 +24,14 @@ def test_summarize_keeps_known_codecs_and_types() -> None:
     assert summarize(None)["opus"] == {"play": "", "webrtc_send": False, "webrtc_receive": False}
 
 
-def _probe(qtbot, factory) -> dict:  # noqa: ANN001
+def _probe(qtbot, factory) -> dict:
     probe = CodecProbe(factory)
     with qtbot.waitSignal(probe.done, timeout=WAIT_MS) as blocker:
         probe.start()
     return blocker.args[0]
 
 
-def test_qtwebengine_plays_vp8_vp9_opus_and_no_h264_files(qtbot) -> None:  # noqa: ANN001
+def test_qtwebengine_plays_vp8_vp9_opus_and_no_h264_files(qtbot) -> None:
     codecs = _probe(qtbot, BrowserSession)
     for name in ("vp8", "vp9", "opus"):
         assert codecs[name]["play"] == "probably", name
@@ -39,7 +39,7 @@ def test_qtwebengine_plays_vp8_vp9_opus_and_no_h264_files(qtbot) -> None:  # noq
     assert codecs["h264"]["play"] == ""  # PyPI's QtWebEngine is built without proprietary codecs
 
 
-def test_debian_chromium_plays_h264_too(qtbot, chromium_options: LaunchOptions) -> None:  # noqa: ANN001
+def test_debian_chromium_plays_h264_too(qtbot, chromium_options: LaunchOptions) -> None:
     codecs = _probe(qtbot, functools.partial(ChromiumSession, options=chromium_options))
     for name in ("vp8", "vp9", "h264", "opus"):
         assert codecs[name]["play"] == "probably", name
@@ -47,10 +47,10 @@ def test_debian_chromium_plays_h264_too(qtbot, chromium_options: LaunchOptions) 
 
 
 @pytest.mark.parametrize("engine", ["qtwebengine", "chromium"])
-def test_probe_session_is_closed_afterwards(qtbot, engine: str, chromium_options: LaunchOptions) -> None:  # noqa: ANN001
+def test_probe_session_is_closed_afterwards(qtbot, engine: str, chromium_options: LaunchOptions) -> None:
     made = []
 
-    def factory(*args, **kw):  # noqa: ANN002, ANN003, ANN202
+    def factory(*args, **kw):
         cls = BrowserSession if engine == "qtwebengine" else functools.partial(ChromiumSession, options=chromium_options)
         made.append(cls(*args, **kw))
         return made[-1]

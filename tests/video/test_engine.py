@@ -30,7 +30,7 @@ def test_auto_is_the_default_and_without_a_probe_keeps_qtwebengine() -> None:
     assert session_factory(KioskSection()) is BrowserSession  # embedded agents (tests) have no probe
 
 
-def test_auto_picks_chromium_without_a_gpu_as_an_unprivileged_user(caplog) -> None:  # noqa: ANN001
+def test_auto_picks_chromium_without_a_gpu_as_an_unprivileged_user(caplog) -> None:
     caplog.set_level("INFO")
     choice = resolve_engine(KioskSection(), SOFTWARE, euid=lambda: 1000, **INSTALLED)
     assert choice.engine == "chromium" and not choice.no_sandbox
@@ -45,7 +45,7 @@ def test_auto_picks_chromium_without_a_gpu_as_an_unprivileged_user(caplog) -> No
     (SOFTWARE, 1000, lambda p: p, lambda p: "exit status 1", "Chromium does not run (exit status 1)"),
     (SOFTWARE, 1000, lambda p: p, lambda p: None, "no [panel] output"),
 ])
-def test_auto_keeps_qtwebengine_and_says_why(rendering, euid, which, runs, why) -> None:  # noqa: ANN001
+def test_auto_keeps_qtwebengine_and_says_why(rendering, euid, which, runs, why) -> None:
     choice = resolve_engine(KioskSection(), rendering, euid=lambda: euid, which=which, runs=runs, environ={},
                             separate_panel="[panel]" not in why)
     assert choice.engine == "qtwebengine" and why in choice.reason, choice.reason
@@ -82,7 +82,7 @@ def test_chromium_engine_binds_its_options() -> None:
     assert options.extra_args == ("--disable-gpu", "--use-fake-device-for-media-stream")
 
 
-def test_missing_chromium_falls_back_to_qtwebengine(caplog) -> None:  # noqa: ANN001
+def test_missing_chromium_falls_back_to_qtwebengine(caplog) -> None:
     kiosk = KioskSection(engine="chromium", chromium_path="/nonexistent/chromium")
     choice = resolve_engine(kiosk)
     assert choice.engine == "qtwebengine" and "not installed" in choice.reason
@@ -125,7 +125,7 @@ def test_framer_splits_joins_and_skips_garbage() -> None:
     assert Framer.encode({"a": "ü"}).endswith(b"\0")
 
 
-def test_profiles_left_behind_are_wiped_but_live_and_young_ones_kept(tmp_path) -> None:  # noqa: ANN001
+def test_profiles_left_behind_are_wiped_but_live_and_young_ones_kept(tmp_path) -> None:
     import os
     import time
 
@@ -148,7 +148,7 @@ def test_profiles_left_behind_are_wiped_but_live_and_young_ones_kept(tmp_path) -
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the refusal concerns an agent running as root")
-def test_run_as_root_with_engine_chromium_exits_78_with_the_way_around(tmp_path) -> None:  # noqa: ANN001
+def test_run_as_root_with_engine_chromium_exits_78_with_the_way_around(tmp_path) -> None:
     config = tmp_path / "room.toml"
     config.write_text('[room]\nid = "r1"\nname = "Room"\n[directory]\nurl = "http://127.0.0.1:9"\n'
                       '[meeting]\nallowed_hosts = ["127.0.0.1"]\n[kiosk]\nengine = "chromium"\nrendering = "software"\n'

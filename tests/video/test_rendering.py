@@ -60,7 +60,7 @@ def test_an_operators_own_scene_graph_backend_is_kept() -> None:
     assert env["QT_QUICK_BACKEND"] == "openvg"
 
 
-def test_choice_is_logged_with_its_reason(caplog) -> None:  # noqa: ANN001
+def test_choice_is_logged_with_its_reason(caplog) -> None:
     caplog.set_level("INFO", logger="roomagent.ui.rendering")
     apply_rendering("auto", {}, probe=lambda: LLVMPIPE)
     assert any("rendering: software, because OpenGL runs on llvmpipe" in r.getMessage() for r in caplog.records)
@@ -78,7 +78,7 @@ def test_real_probe_answers_or_says_why() -> None:
     assert probe.renderer or probe.error
 
 
-def test_probe_that_cannot_run_is_no_opengl(monkeypatch) -> None:  # noqa: ANN001
+def test_probe_that_cannot_run_is_no_opengl(monkeypatch) -> None:
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")
     probe = rendering.probe_gl()
     assert probe.renderer == "" and probe.error.startswith("probe failed")

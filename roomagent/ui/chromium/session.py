@@ -52,8 +52,14 @@ from roomagent.ui.browser import JsonCallback, _json_wrapper
 from roomagent.ui.chromium.cdp import CdpPipe
 from roomagent.ui.chromium.events import PageEvents
 from roomagent.ui.chromium.process import FIRST_PAGE, ChromiumProcess, LaunchOptions
-from roomagent.ui.chromium.scripts import (BINDING_NAME, BOOTSTRAP_JS, NOTICE_JS, TITLE_BINDING, TITLE_JS,
-                                           main_frame_only)
+from roomagent.ui.chromium.scripts import (
+    BINDING_NAME,
+    BOOTSTRAP_JS,
+    NOTICE_JS,
+    TITLE_BINDING,
+    TITLE_JS,
+    main_frame_only,
+)
 from roomagent.ui.lifetime import delete_later
 from roomagent.ui.lockdown import CRASH_WINDOW_S, CrashBudget, navigation_verdict
 
@@ -392,7 +398,7 @@ class ChromiumSession(QObject, PageEvents):
 
         self._send("Page.addScriptToEvaluateOnNewDocument", {"source": main_frame_only(self._scripts[name])}, remember)
 
-    def _send(self, method: str, params: dict[str, Any], callback=None, *, session: str | None = None) -> None:  # noqa: ANN001
+    def _send(self, method: str, params: dict[str, Any], callback=None, *, session: str | None = None) -> None:
         if self._pipe is not None and not self._closed:
             self._pipe.send(method, params, session_id=self._page if session is None else session, callback=callback)
 
@@ -415,7 +421,7 @@ class ChromiumSession(QObject, PageEvents):
 
     # -- following the screen window -------------------------------------------------------------
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Keep Chromium's window over the screen window when that moves or changes size."""
         if watched is self._window and event.type() in (QEvent.Type.Move, QEvent.Type.Resize,
                                                         QEvent.Type.WindowStateChange):
