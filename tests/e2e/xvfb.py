@@ -54,8 +54,17 @@ class Xvfb:
         return done.stdout
 
     def find_window(self, name: str) -> str:
-        """Wait until a window whose title matches ``name`` exists; return its id."""
-        return self.run("xdotool", "search", "--sync", "--onlyvisible", "--name", name).split()[0]
+        """Wait until a window whose title matches ``name`` exists; return its id.
+
+        Not ``xdotool search --sync``: it gives up with status 1 when a window it is looking at is destroyed
+        under it (BadWindow), which Qt's and Chromium's short-lived start-up windows sometimes are (seen
+        once in a CI-like run). Searching again is the same wait without that race.
+        """
+        def found() -> str | None:
+            ids = self.run("xdotool", "search", "--onlyvisible", "--name", name, check_status=False).split()
+            return ids[0] if ids else None
+
+        return wait_for(found, f"a visible window named {name!r}")
 
     def type_text(self, window: str, text: str) -> None:
         """Focus ``window`` and type ``text`` key by key, as a person at a keyboard would."""
