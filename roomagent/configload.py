@@ -7,9 +7,12 @@ import ipaddress
 import sys
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import PlainValidator, ValidationError
+from pydantic import BaseModel, PlainValidator, ValidationError
+from pydantic_settings import EnvSettingsSource, SettingsError
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 #: sysexits.h EX_CONFIG; the units set ``RestartPreventExitStatus=78`` so a broken profile does not loop.
 EX_CONFIG = 78
@@ -75,6 +78,29 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def load_server_settings(path: str | Path, model: type[_Model], env_prefix: str) -> _Model:
+    """Read ``path`` (TOML), apply the ``model``'s ``<env_prefix>*`` environment overrides, validate.
+
+    For the servers' settings (a pydantic-settings ``model`` whose ``env_prefix`` is ``env_prefix``).
+    Raises :class:`ConfigError` listing every problem with its key path.
+    """
+    source = str(path)
+    data = load_toml(Path(path))
+    try:
+        env_values = EnvSettingsSource(model)()
+    except SettingsError as exc:
+        raise ConfigError(source, [f"environment ({env_prefix}*): {exc}"]) from None
+    if env_values:
+        # Say where a value came from: an error in an override is not to be looked for in the file.
+        source += " with " + ", ".join(
+            env_prefix + key.upper() + "*" * isinstance(env_values[key], dict) for key in sorted(env_values)
+        )
+    try:
+        return model(**deep_merge(data, env_values))
+    except ValidationError as exc:
+        raise ConfigError(source, validation_lines(exc)) from None
 
 
 def _network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:

@@ -18,13 +18,12 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, SettingsError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from roomagent.configload import ConfigError, deep_merge, load_toml, validation_lines
+from roomagent.configload import load_server_settings
 from roomagent.core.hosts import url_host
 from roomagent.directory.server.settings import MIN_TOKEN_LENGTH, HttpUrl
 from roomagent.invite.checksum import ALGORITHMS
@@ -155,16 +154,4 @@ def load_settings(path: str | Path) -> InviteSettings:
 
     Raises :class:`ConfigError` listing every problem with its key path.
     """
-    source = str(path)
-    data = load_toml(Path(path))
-    try:
-        env_values = EnvSettingsSource(InviteSettings)()
-    except SettingsError as exc:
-        raise ConfigError(source, [f"environment ({ENV_PREFIX}*): {exc}"]) from None
-    if env_values:
-        source += " with " + ", ".join(ENV_PREFIX + key.upper() + "*" * isinstance(env_values[key], dict)
-                                       for key in sorted(env_values))
-    try:
-        return InviteSettings(**deep_merge(data, env_values))
-    except ValidationError as exc:
-        raise ConfigError(source, validation_lines(exc)) from None
+    return load_server_settings(path, InviteSettings, ENV_PREFIX)

@@ -17,13 +17,12 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     ValidationInfo,
     field_validator,
 )
-from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, SettingsError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from roomagent.configload import ConfigError, Network, deep_merge, load_toml, validation_lines
+from roomagent.configload import Network, load_server_settings
 from roomagent.core.hosts import url_host, validate_pattern
 
 ENV_PREFIX = "ROOMAGENT_DIRECTORY_"
@@ -214,18 +213,4 @@ def load_settings(path: str | Path) -> DirectorySettings:
 
     Raises :class:`ConfigError` listing every problem with its key path.
     """
-    source = str(path)
-    data = load_toml(Path(path))
-    try:
-        env_values = EnvSettingsSource(DirectorySettings)()
-    except SettingsError as exc:
-        raise ConfigError(source, [f"environment ({ENV_PREFIX}*): {exc}"]) from None
-    if env_values:
-        # Say where a value came from: an error in an override is not to be looked for in the file.
-        source += " with " + ", ".join(
-            ENV_PREFIX + key.upper() + "*" * isinstance(env_values[key], dict) for key in sorted(env_values)
-        )
-    try:
-        return DirectorySettings(**deep_merge(data, env_values))
-    except ValidationError as exc:
-        raise ConfigError(source, validation_lines(exc)) from None
+    return load_server_settings(path, DirectorySettings, ENV_PREFIX)
