@@ -227,21 +227,14 @@ def http_health(url: str, ca_bundle: str, timeout_s: float = HTTP_TIMEOUT_S) -> 
 def mqtt_connect(settings: MqttSection, room_id: str, timeout_s: float = BROKER_TIMEOUT_S) -> ProbeError | None:
     """Connect with the room's credentials and TLS files, then disconnect. A client id of its own (the
     agent's session must not be taken over), a clean session and no will (nothing is published)."""
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-
-    from roomagent.control.client import read_password
+    from roomagent.control.client import credentials_of
+    from roomagent.control.paho_client import new_client
     from roomagent.control.policy import BrokerAddress
 
     address = BrokerAddress.parse(settings.url)
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"roomagent-{room_id}-doctor-{secrets.token_hex(3)}",
-                         protocol=MQTTProtocolVersion.MQTTv5)
     try:
-        if settings.username:
-            client.username_pw_set(settings.username, read_password(settings))
-        if address.tls:
-            client.tls_set(ca_certs=settings.ca_file or None, certfile=settings.client_cert or None,
-                           keyfile=settings.client_key or None)
+        client = new_client(f"roomagent-{room_id}-doctor-{secrets.token_hex(3)}", credentials_of(settings),
+                            tls=address.tls)
     except (OSError, ValueError) as exc:
         return ProbeError(f"cannot use the credentials: {exc}")
     answered = threading.Event()

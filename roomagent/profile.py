@@ -9,7 +9,6 @@ is reported with every error's key path and exit status 78.
 from __future__ import annotations
 
 import ipaddress
-import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,9 +17,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from roomagent.configload import EX_CONFIG, ConfigError, deep_merge, load_toml, validation_lines
 from roomagent.core.hosts import validate_pattern
+from roomagent.core.ids import NAME_PATTERN, TOPIC_ROOT_PATTERN, check_room_id
 
 DEFAULT_CONFIG = Path("/etc/roomagent/room.toml")
-_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62})$")
 
 
 class _Section(BaseModel):
@@ -37,9 +36,7 @@ class RoomSection(_Section):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError("must be lower-case letters, digits and dashes, e.g. 'h0104'")
-        return value
+        return check_room_id(value)
 
 
 class DirectorySection(_Section):
@@ -85,7 +82,7 @@ class MeetingSection(_Section):
     display_name: str = Field(default="", max_length=80)
     #: The layout every meeting starts with; unset: "lecture" when the room has main and side screens,
     #: else "single-screen".
-    default_layout: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    default_layout: str | None = Field(default=None, pattern=NAME_PATTERN)
     #: Hosts that run Jitsi Meet (patterns like allowed_hosts). Links on other hosts are still taken for
     #: Jitsi when the host name says "jitsi" or the link carries a ?jwt= token.
     jitsi_hosts: tuple[str, ...] = ()
@@ -126,9 +123,7 @@ class ScreenSection(_Section):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError("must be lower-case letters, digits and dashes, e.g. 'left'")
-        return value
+        return check_room_id(value, "left")
 
 
 class MqttSection(_Section):
@@ -140,7 +135,7 @@ class MqttSection(_Section):
     ca_file: str = ""
     client_cert: str = ""
     client_key: str = ""
-    topic_root: str = Field(default="roomagent", pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
+    topic_root: str = Field(default="roomagent", pattern=TOPIC_ROOT_PATTERN)
     keepalive_s: int = Field(default=30, ge=5, le=600)
     #: How long the broker keeps the room's session (and queued QoS 1 commands) while it is away.
     session_expiry_s: int = Field(default=3600, ge=0, le=7 * 86400)
@@ -176,7 +171,7 @@ class MqttSection(_Section):
 class SourceSection(_Section):
     """One video input of the room (HDMI capture card, document camera), recognised by udev properties."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    id: str = Field(pattern=NAME_PATTERN)
     name: str = Field(min_length=1, max_length=80)
     match: dict[str, str] = Field(min_length=1, description="udev properties the device must have, e.g. ID_PATH")
     mrl: str = Field(default="", description="what the local preview plays instead of v4l2:///dev/videoN")

@@ -31,6 +31,13 @@ STOP_TIMEOUT_S = 15.0
 STARTUP_TIMEOUT_S = 15.0
 
 
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that was free a moment ago (the OS picks it); for the demo and the tests."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
 def server_options(
     *, request_timeout_s: float = 10.0, keepalive_s: float = 5.0, max_connections: int = 1000, graceful_s: float = 10.0
 ) -> dict[str, Any]:

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from roomagent.control.paho_client import Credentials, new_client, read_password
 from roomagent.control.policy import BrokerAddress, Topics
 from roomagent.core.commands import CommandReply
 from roomagent.profile import MqttSection
@@ -48,39 +47,24 @@ def is_v5(client: mqtt.Client) -> bool:
     return client.protocol == MQTTProtocolVersion.MQTTv5
 
 
-def read_password(settings: MqttSection) -> str | None:
-    """The password from ``password_file`` without its trailing newline; None without a file."""
-    if not settings.password_file:
-        return None
-    return Path(settings.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+def credentials_of(settings: MqttSection) -> Credentials:
+    """The profile's ``[mqtt]`` credentials and TLS files, for :func:`new_client`."""
+    return Credentials(username=settings.username, password_file=settings.password_file, ca_file=settings.ca_file,
+                       cert_file=settings.client_cert, key_file=settings.client_key)
 
 
-def no_delay(_client: mqtt.Client, _userdata, sock) -> None:
-    """``on_socket_open``: send small packets at once. paho leaves Nagle's algorithm on, so a reply
-    written right after the PUBACK of its command waits for the broker's ACK of that PUBACK."""
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (OSError, AttributeError):  # not a TCP socket
-        pass
+def room_password(settings: MqttSection) -> str | None:
+    """The password from the profile's ``password_file`` without its trailing newline; None without a file."""
+    return read_password(settings.password_file)
 
 
 def build_client(settings: MqttSection, address: BrokerAddress, client_id: str, topics: Topics, *,
                  mqtt5: bool) -> mqtt.Client:
-    """A paho client with credentials, TLS (verification on) and the ``offline`` will; no callbacks."""
-    if mqtt5:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5)
-    else:  # persistent session in 3.1.1 terms
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
-                             protocol=MQTTProtocolVersion.MQTTv311)
+    """The room's paho client: :func:`new_client` with a persistent session and the ``offline`` will."""
+    client = new_client(client_id, credentials_of(settings), tls=address.tls, mqtt5=mqtt5, persistent=True)
     # An exception in a callback must not end paho's thread (the edge's callbacks are guarded too).
     client.suppress_exceptions = True
-    if settings.username:
-        client.username_pw_set(settings.username, read_password(settings))
-    if address.tls:  # CERT_REQUIRED and host name check, never relaxed
-        client.tls_set(ca_certs=settings.ca_file or None, certfile=settings.client_cert or None,
-                       keyfile=settings.client_key or None)
     client.will_set(topics.availability, OFFLINE, qos=1, retain=True)
-    client.on_socket_open = no_delay
     return client
 
 

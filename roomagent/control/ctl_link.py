@@ -12,15 +12,13 @@ import secrets
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Self
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from roomagent.control.client import no_delay
+from roomagent.control.paho_client import Credentials, new_client
 from roomagent.control.policy import BrokerAddress, classify_connect_error
 
 #: Closing waits at most this long for paho's thread (it may sit in a back-off sleep of up to 1 s).
@@ -52,18 +50,11 @@ class Link:
         """Connect; None when connected, else what went wrong, in words."""
         args = self.args
         try:
-            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"roomagent-ctl-{secrets.token_hex(4)}",
-                                 protocol=MQTTProtocolVersion.MQTTv5)
-            if args.username:
-                password = None
-                if args.password_file:
-                    password = Path(args.password_file).read_text(encoding="utf-8").rstrip("\r\n")
-                client.username_pw_set(args.username, password)
-            if self.address.tls:
-                client.tls_set(ca_certs=args.ca_file or None, certfile=args.cert or None, keyfile=args.key or None)
+            credentials = Credentials(username=args.username or "", password_file=args.password_file or "",
+                                      ca_file=args.ca_file or "", cert_file=args.cert or "", key_file=args.key or "")
+            client = new_client(f"roomagent-ctl-{secrets.token_hex(4)}", credentials, tls=self.address.tls)
         except (OSError, ValueError) as exc:
             return f"cannot set up the connection: {exc}"
-        client.on_socket_open = no_delay
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_message = self._on_message

@@ -34,8 +34,8 @@ from roomagent.control.client import (
     connect_async,
     dumps,
     is_v5,
-    read_password,
     retire,
+    room_password,
     send_reply,
 )
 from roomagent.control.parse import parse_command
@@ -423,7 +423,7 @@ class MqttControl(QObject):
             self._net_problem.emit(gen, why)
             try:  # an operator may have fixed the password file meanwhile
                 if self.settings.username:
-                    client.username_pw_set(self.settings.username, read_password(self.settings))
+                    client.username_pw_set(self.settings.username, room_password(self.settings))
             except OSError as exc:
                 log.error("MQTT: cannot read the password file: %s", exc)
         elif self.backoff.attempt == 1:

@@ -11,9 +11,11 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from roomagent.core.ids import NAME_PATTERN
+
 #: The largest command payload accepted anywhere (MQTT, the directory relay).
 MAX_COMMAND_BYTES = 64 * 1024
-_ID = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+_ID = NAME_PATTERN
 
 
 class _Command(BaseModel):

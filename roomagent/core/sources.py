@@ -14,8 +14,10 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from roomagent.core.ids import NAME
+
 #: Source ids as the profile spells them (``SourceSection.id``); generated ids follow the same rule.
-SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SOURCE_ID = NAME
 _ID_MAX = 64
 #: Chromium appends the USB vendor and product id to the V4L2 card name: "Webcam C170 (046d:082b)".
 _LABEL = re.compile(r"^(?P<name>.*?)(?: \((?P<model>[0-9a-fA-F]{4}:[0-9a-fA-F]{4})\))?$", re.DOTALL)

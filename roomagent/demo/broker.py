@@ -5,11 +5,12 @@ from __future__ import annotations
 import getpass
 import logging
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
 from pathlib import Path
+
+from roomagent.serving import free_port
 
 log = logging.getLogger(__name__)
 
@@ -17,12 +18,6 @@ log = logging.getLogger(__name__)
 _RUNNING = " running"
 #: A guard only: mosquitto starts in ~20 ms here (DESIGN.md §5).
 START_TIMEOUT_S = 10.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class LocalBroker:
@@ -44,7 +39,7 @@ class LocalBroker:
         if not Path(binary).exists():
             raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
         self._dir = tempfile.TemporaryDirectory(prefix="roomagent-demo-broker-")
-        self.port = _free_port()
+        self.port = free_port()
         conf = Path(self._dir.name) / "mosquitto.conf"
         # "user": started as root, mosquitto would switch to user mosquitto and lose access to this folder.
         conf.write_text(f"listener {self.port} 127.0.0.1\nuser {getpass.getuser()}\nallow_anonymous true\n"

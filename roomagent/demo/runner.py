@@ -76,14 +76,11 @@ def demo_profile(directory_url: str, screens: int, mqtt_url: str | None = None) 
 def start_institution(mqtt_url: str):
     """The directory of the demo's institution, listing itself (codes and the relay live there); returns
     it, its ``/server`` entry and the token it gives this BigBlueButton."""
-    import socket
-
     from roomagent.directory.server.main import run_in_thread as serve_directory
     from roomagent.directory.server.settings import DirectorySettings
+    from roomagent.serving import free_port
 
-    with socket.socket() as probe:  # a free port, so that the directory can list its own URL
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # chosen first, so that the directory can list its own URL
     url = f"http://127.0.0.1:{port}"
     server = {"id": DEMO_INSTITUTION, "name": "Demo University", "url": url}
     token = secrets.token_urlsafe(24)

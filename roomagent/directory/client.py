@@ -35,13 +35,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from roomagent import __version__
 from roomagent.core.codes import normalize_code
+from roomagent.core.ids import ROOM_ID
 
 #: Answers larger than this are not read: a directory answer is a few hundred bytes.
 MAX_RESPONSE_BYTES = 1024 * 1024
 #: Back-off when a 429 carries no usable Retry-After: the directory's rate window is one minute.
 DEFAULT_RETRY_AFTER_S = 60.0
 #: What the directory accepts as ``Room-Id``.
-ROOM_ID = re.compile(r"[a-z0-9-]{1,64}")
 #: Longest ``Room-Name`` the directory accepts (characters, before percent-encoding); longer ones are cut.
 MAX_ROOM_NAME = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -201,7 +201,7 @@ class DirectoryClient:
         self._room_headers: dict[str, str] = {}
         if room_id is not None:
             if not ROOM_ID.fullmatch(room_id):
-                raise ValueError(f"room id must be 1-64 of a-z, 0-9 and '-', not {room_id!r}")
+                raise ValueError(f"room id must be 1-64 of a-z, 0-9 and '-', not starting with '-', not {room_id!r}")
             self._room_headers["Room-Id"] = room_id
             name = _CONTROL.sub(" ", room_name or "").strip()[:MAX_ROOM_NAME].strip()
             if name:

@@ -13,11 +13,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from roomagent.configload import ConfigError, Network, load_toml, validation_lines
+from roomagent.core.ids import check_room_id
 from roomagent.profile import MqttSection
 
 #: A session secret shorter than this can be guessed; 32 bytes is what ``openssl rand -hex 32`` gives.
 MIN_SECRET_BYTES = 32
-_ROOM_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62})$")
 _USER = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 
 
@@ -36,9 +36,7 @@ class RoomEntry(_Section):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _ROOM_ID.match(value):
-            raise ValueError("must be lower-case letters, digits and dashes, e.g. 'h0104'")
-        return value
+        return check_room_id(value)
 
 
 class User(_Section):

@@ -1,7 +1,7 @@
 """The dashboard's one MQTT connection: every room's ``availability``, ``state`` and ``event`` in, commands
 out as MQTT 5 requests (ResponseTopic + CorrelationData, as ``roomagent ctl`` sends them).
 
-The paho client comes from the control edge's builder (:func:`roomagent.control.client.build_client`:
+The paho client comes from the one builder (:func:`roomagent.control.paho_client.new_client`:
 credentials, TLS with verification, TCP_NODELAY), without the room's last will — the dashboard is not a
 room. paho's own thread does the network work and reconnects; on every (re)connect the subscriptions are
 made again with a clean session, so the broker re-sends every retained message and the view is rebuilt
@@ -25,7 +25,8 @@ from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from roomagent.control.client import build_client, dumps, retire
+from roomagent.control.client import credentials_of, dumps, retire
+from roomagent.control.paho_client import new_client
 from roomagent.control.policy import BrokerAddress, Topics, classify_connack, classify_connect_error
 from roomagent.profile import MqttSection
 
@@ -67,9 +68,8 @@ class FleetLink:
     def start(self) -> None:
         """Build the client and let paho's thread connect (and reconnect) in the background."""
         address = BrokerAddress.parse(self.settings.url)
-        client = build_client(self.settings, address, f"roomagent-fleet-{secrets.token_hex(4)}",
-                              Topics(self.root, "_fleet"), mqtt5=True)
-        client.will_clear()  # the builder gives every client a room's will; the dashboard is no room
+        client = new_client(f"roomagent-fleet-{secrets.token_hex(4)}", credentials_of(self.settings),
+                            tls=address.tls)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_subscribe = self._on_subscribe

@@ -11,15 +11,14 @@ anything from inside a meeting — is never stored, so it can never be shown.
 from __future__ import annotations
 
 import json
-import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from roomagent.core.ids import ROOM_ID
 from roomagent.fleet.config import RoomEntry
 
 #: Room ids are ``[a-z0-9-]`` (DESIGN.md §3.2); other names under the root are not rooms (``_ctl``...).
-ROOM_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62})$")
 #: Longest text kept from a room (an error message, a warning, an input name): enough to read, no more.
 MAX_TEXT = 200
 #: The lifecycle values of the contract (roomagent/control/schemas/state.schema.json).

@@ -16,7 +16,8 @@ from roomagent import doctor
 from roomagent.directory.server.main import run_in_thread
 from roomagent.doctor import CaptureDevice, Check, HttpAnswer, ProbeError, Probes, ScreenInfo
 from roomagent.profile import RoomProfile
-from tests.control.broker import Mosquitto, free_port
+from roomagent.serving import free_port
+from tests.control.broker import Mosquitto
 from tests.directory.helpers import settings_for
 
 GUARD_S = 120

@@ -25,18 +25,13 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+from roomagent.serving import free_port
+
 TOKEN = "bench-token-0123456789abcdef"
 JOIN_URL = "https://bbb.example.org/bigbluebutton/api/join?meetingID=bench&checksum=0123456789abcdef"
 READY_TIMEOUT_S = 20.0
 #: Unmeasured load before each run: connections, caches and the allocator settle first.
 WARMUP_S = 1.5
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_ready(url: str, proc: subprocess.Popen) -> None:

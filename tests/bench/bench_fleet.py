@@ -46,6 +46,8 @@ import threading
 import time
 from pathlib import Path
 
+from roomagent.serving import free_port
+
 if not __package__:  # run as a file: make ``tests`` and ``roomagent`` importable as under ``-m``
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -265,7 +267,7 @@ mode = "password"
 name = "bench"
 password_hash = "{hash_password(password)}"
 """)
-    port = _free_port()
+    port = free_port()
     dash = subprocess.Popen([sys.executable, "-m", "roomagent", "fleet", "--config", str(config), "--port", str(port)],
                             cwd=REPO, stderr=subprocess.DEVNULL)
     procs.append(dash)
@@ -437,11 +439,6 @@ def _csrf(html: str) -> str:
 
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
-
-def _free_port() -> int:
-    from tests.control.broker import free_port
-
-    return free_port()
 
 
 if __name__ == "__main__":

@@ -25,17 +25,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from roomagent.control.client import no_delay
+from roomagent.serving import free_port
 
 #: Upper bound of every wait in these tests; reached only when something is broken.
 GUARD_S = 15.0
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Mosquitto:

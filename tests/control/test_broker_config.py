@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from roomagent.core.commands import CommandReply
-from tests.control.broker import GUARD_S, Mosquitto, Probe, free_port
+from roomagent.serving import free_port
+from tests.control.broker import GUARD_S, Mosquitto, Probe
 from tests.control.certs import make_certs
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "kiosk" / "mosquitto"

@@ -9,7 +9,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from roomagent.control.ctl import main
-from tests.control.broker import GUARD_S, free_port, kill_process, start_child_agent
+from roomagent.serving import free_port
+from tests.control.broker import GUARD_S, kill_process, start_child_agent
 
 
 def ctl(broker, *args: str) -> list[str]:

@@ -7,7 +7,8 @@ import threading
 
 from roomagent.control.mqtt import MqttControl, ReplyRoute
 from roomagent.core.commands import COMMAND, MAX_COMMAND_BYTES, CommandReply
-from tests.control.broker import GUARD_S, Mosquitto, free_port
+from roomagent.serving import free_port
+from tests.control.broker import GUARD_S, Mosquitto
 from tests.control.commands import EXAMPLES, all_actions, fuzz_payloads
 
 GUARD_MS = int(GUARD_S * 1000)

@@ -21,8 +21,9 @@ import pytest
 from roomagent.directory.server.app import create_app
 from roomagent.directory.server.main import RunningServer, run_in_thread
 from roomagent.directory.server.settings import DirectorySettings
+from roomagent.serving import free_port
 from tests.control.broker import Mosquitto
-from tests.directory.helpers import FakeClock, free_port, http_client, settings_for
+from tests.directory.helpers import FakeClock, http_client, settings_for
 
 #: Startup of a private redis-server; generous because CI machines can be slow, not a timing check.
 REDIS_START_TIMEOUT_S = 20.0

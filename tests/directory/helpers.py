@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import socket
 import ssl
 import threading
 
@@ -64,13 +63,6 @@ class FakeClock:
         """Move time forward by ``seconds``."""
         with self._lock:
             self.now += seconds
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def create_code(client: httpx.Client, join_url: str = BBB_URL) -> str:

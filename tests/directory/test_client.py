@@ -24,7 +24,8 @@ from roomagent.directory.client import (
     parse_retry_after,
 )
 from roomagent.directory.server.main import run_in_thread
-from tests.directory.helpers import BBB_URL, create_code, free_port, settings_for
+from roomagent.serving import free_port
+from tests.directory.helpers import BBB_URL, create_code, settings_for
 from tests.directory.rawserver import RawServer, http_reply
 
 REDEEMED = json.dumps({"data": {"join_url": BBB_URL}, "meta": {"status": "success"}}).encode()

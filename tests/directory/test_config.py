@@ -14,7 +14,7 @@ import pytest
 from roomagent.configload import EX_CONFIG, ConfigError
 from roomagent.directory.server.main import serve_from_cli
 from roomagent.directory.server.settings import DirectorySettings, load_settings
-from tests.directory.helpers import free_port
+from roomagent.serving import free_port
 
 #: Interpreter start and imports of a fresh process; generous for slow CI, not a timing check.
 STARTUP_TIMEOUT_S = 30.0

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from roomagent.directory.server.main import run_in_thread
+from roomagent.serving import free_port
 from tests.control.broker import GUARD_S
-from tests.directory.helpers import AUTH, BBB_URL, FakeClock, free_port, http_client, settings_for
+from tests.directory.helpers import AUTH, BBB_URL, FakeClock, http_client, settings_for
 
 pytestmark = pytest.mark.redis
 

@@ -27,6 +27,7 @@ from roomagent.directory.server.app import create_app
 from roomagent.directory.server.main import RunningServer, run_in_thread
 from roomagent.directory.server.settings import DirectorySettings, load_settings
 from roomagent.directory.server.store import RELAY_TOMBSTONE_S, MemoryStore, RelayNew, RoomTag
+from roomagent.serving import free_port
 from tests.directory.conftest import private_mosquitto
 from tests.directory.fakeroom import READY_TIMEOUT_S, FakeRoom, new_room_id
 from tests.directory.helpers import (
@@ -36,7 +37,6 @@ from tests.directory.helpers import (
     FakeClock,
     assert_error,
     create_code,
-    free_port,
     http_client,
     settings_for,
 )

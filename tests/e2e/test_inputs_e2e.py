@@ -18,7 +18,7 @@ import pytest
 
 from tests.control.broker import Mosquitto
 from tests.devices.uevent import FakeUdevd, capture_device
-from tests.e2e.test_room_e2e import _ctl, _retained
+from tests.e2e.room import ctl, retained
 from tests.e2e.xvfb import Xvfb, missing_tools, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xvfb,
@@ -82,7 +82,7 @@ def test_an_input_plugged_in_is_previewed_on_a_projector(tmp_path):
     with log_path.open("w") as log_file:
         agent = subprocess.Popen([sys.executable, "-m", "roomagent", "run", "--config", str(config)],
                                  env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    state = lambda: json.loads(_retained(broker.url, "roomagent/h0104/state") or "{}")  # noqa: E731
+    state = lambda: json.loads(retained(broker.url, "roomagent/h0104/state") or "{}")  # noqa: E731
     try:
         wait_for(lambda: "ready" in log_path.read_text(), "the agent to be ready")
         wait_for(lambda: state().get("sources"), "the configured input in state")
@@ -92,7 +92,7 @@ def test_an_input_plugged_in_is_previewed_on_a_projector(tmp_path):
         with FakeUdevd() as udevd:
             udevd.send("add", card)
             wait_for(lambda: state()["sources"][0]["present"], "the plugged input in state")
-            shown = _ctl(broker.url, "preview_source", "right", "lectern")
+            shown = ctl(broker.url, "preview_source", "right", "lectern")
             assert shown.returncode == 0, shown.stdout + shown.stderr
             # VLC draws into the right window: colour bars, many colours, and they move.
             wait_for(lambda: (lambda r: r if r[1] > 60 and r[0] > idle_share + 0.3 else None)(
@@ -103,7 +103,7 @@ def test_an_input_plugged_in_is_previewed_on_a_projector(tmp_path):
             second = _right_monitor(xvfb.screenshot(tmp_path / "preview2.png"))
             assert second[0] > idle_share + 0.3 and second[1] > 60  # still shown a moment later
 
-            assert _ctl(broker.url, "stop_preview").returncode == 0
+            assert ctl(broker.url, "stop_preview").returncode == 0
             wait_for(lambda: _right_monitor(xvfb.screenshot(tmp_path / "after.png"))[0] < idle_share + 0.1,
                      "the idle card back on the right projector")
             udevd.send("remove", card)

@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from tests.control.broker import Mosquitto
-from tests.e2e.test_room_e2e import ROOM_TOML
+from tests.e2e.room import ROOM_TOML
 from tests.e2e.xvfb import Xvfb, missing_tools, wait_for
 from tests.invite.world import World
 

@@ -21,33 +21,12 @@ import pytest
 from roomagent.demo.fake_bbb import create_bbb_app
 from roomagent.demo.runner import create_code, start_directory
 from roomagent.serving import run_in_thread
+from tests.e2e.room import ROOM_TOML, ctl, retained
 from tests.e2e.xvfb import Xvfb, missing_tools, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xvfb,
               pytest.mark.skipif(bool(missing_tools()), reason=f"X tools missing: {missing_tools()}")]
 
-ROOM_TOML = """
-[room]
-id = "h0104"
-name = "Lecture hall H 0104"
-language = "en"
-[directory]
-url = "{directory}"
-timeout_s = 5
-[meeting]
-allowed_hosts = ["127.0.0.1"]
-display_name = "Room H 0104"
-{mqtt}
-[[screens]]
-id = "left"
-output = "LEFT"
-role = "main"
-media = true
-[[screens]]
-id = "right"
-output = "RIGHT"
-role = "side"
-"""
 
 
 def _probes(path: Path):
@@ -78,20 +57,6 @@ def _log(base: str, kind: str) -> list[dict]:
     """The fake BigBlueButton's records of ``kind``."""
     with urllib.request.urlopen(f"{base}/_fake/log?kind={kind}", timeout=5) as response:
         return json.load(response)
-
-
-def _ctl(broker_url: str, *args: str) -> subprocess.CompletedProcess:
-    """``roomagent ctl`` as an operator types it."""
-    return subprocess.run([sys.executable, "-m", "roomagent", "ctl", "--broker", broker_url, "--room", "h0104",
-                           "--timeout", "20", *args], capture_output=True, text=True, timeout=60)
-
-
-def _retained(broker_url: str, topic: str) -> str:
-    """The retained message on ``topic`` (mosquitto_sub exits after it)."""
-    port = broker_url.rsplit(":", 1)[1]
-    done = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-t", topic, "-C", "1", "-W", "10"],
-                          capture_output=True, text=True, timeout=30)
-    return done.stdout.strip()
 
 
 @pytest.fixture
@@ -168,12 +133,12 @@ def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, broker
             shot.save(str(shots / "screens-meeting.png"))
 
         # A moderator steers the room over MQTT with `roomagent ctl`.
-        state = json.loads(_ctl(broker.url, "get_state").stdout)
+        state = json.loads(ctl(broker.url, "get_state").stdout)
         assert state["status"] == "ok" and state["data"]["state"] == "in_meeting"
         assert state["data"]["meeting"]["host"] == "127.0.0.1" and "s3cr3t" not in json.dumps(state)
         assert state["data"]["layout"] == "lecture" and "discussion" in state["data"]["layouts"]
-        assert _ctl(broker.url, "show_message", "We start in 5 minutes", "--seconds", "60").returncode == 0
-        switched = _ctl(broker.url, "set_layout", "discussion")
+        assert ctl(broker.url, "show_message", "We start in 5 minutes", "--seconds", "60").returncode == 0
+        switched = ctl(broker.url, "set_layout", "discussion")
         assert switched.returncode == 0 and json.loads(switched.stdout)["data"]["method"] == "event", switched.stdout
         seen = wait_for(lambda: len(_log(meeting.url, "layout")) >= 2 and _log(meeting.url, "layout"),
                         "the fake server to see the layout switch")
@@ -183,15 +148,15 @@ def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, broker
                         "the discussion layout on both screens")
         if shots:
             shot.save(str(shots / "screens-discussion.png"))
-        muted = _ctl(broker.url, "mute")
+        muted = ctl(broker.url, "mute")
         assert muted.returncode == 0 and json.loads(muted.stdout)["data"] == {"muted": True}, muted.stdout
         assert [r["session_name"] for r in wait_for(lambda: _log(meeting.url, "mute"), "the mute click")] == ["left"]
-        assert json.loads(_retained(broker.url, "roomagent/h0104/state"))["muted"] is True
-        assert _ctl(broker.url, "reload", "--screen", "right").returncode == 0
+        assert json.loads(retained(broker.url, "roomagent/h0104/state"))["muted"] is True
+        assert ctl(broker.url, "reload", "--screen", "right").returncode == 0
         again = wait_for(lambda: len(_log(meeting.url, "ready")) >= 3 and _log(meeting.url, "ready")[2],
                          "the right screen to reload")
         assert again["token"] == tokens["right"]  # the same session, not a new login
-        assert json.loads(_retained(broker.url, "roomagent/h0104/state"))["state"] == "in_meeting"
+        assert json.loads(retained(broker.url, "roomagent/h0104/state"))["state"] == "in_meeting"
 
         # The meeting server that invited the room reaches it through the directory's relay, and only it.
         relay = {"Code": code, "Authorization": f"Bearer {token}"}
@@ -203,7 +168,7 @@ def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, broker
         forged = httpx.post(f"{directory.url}/meeting/command", json={"action": "leave"},
                             headers={**relay, "Authorization": "Bearer forged-token-0123456789"})
         assert forged.status_code == 401
-        assert _retained(broker.url, "roomagent/h0104/availability") == "online"
+        assert retained(broker.url, "roomagent/h0104/availability") == "online"
 
         # Leave as a teacher would: tap the Leave control in the top-right corner of the left screen.
         xvfb.click(1920 - 24 - 120, 24 + 52)
@@ -230,7 +195,7 @@ def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, broker
             agent.kill()
             status = None
     assert status == 0, log()
-    assert _retained(broker.url, "roomagent/h0104/availability") == "offline"  # said on clean shutdown
+    assert retained(broker.url, "roomagent/h0104/availability") == "offline"  # said on clean shutdown
     assert "Release of profile requested" not in log()  # Qt's warning for a wrong teardown order
     assert "s3cr3t-token" not in log() and code not in log()  # no secrets in the log
 

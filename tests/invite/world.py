@@ -20,8 +20,7 @@ from roomagent.directory.server.settings import DirectorySettings
 from roomagent.invite.checksum import signed_query
 from roomagent.invite.main import run_in_thread as run_invite
 from roomagent.invite.settings import InviteSettings
-from roomagent.serving import RunningServer, run_in_thread
-from tests.control.broker import free_port
+from roomagent.serving import RunningServer, free_port, run_in_thread
 
 SECRET = "invite-tests-bbb-secret-0123456789abcdef"
 TOKEN_A = "token-of-uni-a-0123456789abcdef"

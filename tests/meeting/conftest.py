@@ -125,3 +125,20 @@ def run_js(qtbot, session, expression: str):
     value, error = out[0]
     assert error is None, error
     return value
+
+
+def wait_log(qtbot, server, kind: str, count: int = 1, **match) -> list[dict]:
+    """Wait until the fake recorded ``count`` records of ``kind`` matching ``match``; return them."""
+    found: list[dict] = []
+
+    def enough() -> bool:
+        found[:] = [r for r in server.log(kind) if all(r.get(k) == v for k, v in match.items())]
+        return len(found) >= count
+
+    qtbot.waitUntil(enough, timeout=WAIT_MS)
+    return found
+
+
+def jitsi_url(server, room: str = "Physics101", jwt: str = "eyJ.test.token") -> str:
+    """A link to ``room`` on the fake Jitsi server, with a JWT as a Jitsi-as-a-service link has."""
+    return f"{server.url}/{room}?jwt={jwt}"

@@ -4,19 +4,7 @@ from __future__ import annotations
 
 from roomagent.core import commands as cmd
 from roomagent.core.state import ErrorKind, Lifecycle
-from tests.meeting.conftest import WAIT_MS, command, join, run_js
-
-
-def wait_log(qtbot, server, kind: str, count: int = 1, **match) -> list[dict]:
-    """Wait until the fake recorded ``count`` records of ``kind`` matching ``match``; return them."""
-    found: list[dict] = []
-
-    def enough() -> bool:
-        found[:] = [r for r in server.log(kind) if all(r.get(k) == v for k, v in match.items())]
-        return len(found) >= count
-
-    qtbot.waitUntil(enough, timeout=WAIT_MS)
-    return found
+from tests.meeting.conftest import WAIT_MS, command, join, run_js, wait_log
 
 
 def test_two_screens_get_their_own_sessions_layouts_and_exactly_one_audio(qtbot, make_room, bbb_server):

@@ -6,12 +6,7 @@ import uuid
 
 from roomagent.core import commands as cmd
 from roomagent.core.state import ErrorKind, Lifecycle
-from tests.meeting.conftest import WAIT_MS, command, join
-from tests.meeting.test_bbb import wait_log
-
-
-def jitsi_url(server, room: str = "Physics101", jwt: str = "eyJ.test.token") -> str:
-    return f"{server.url}/{room}?jwt={jwt}"
+from tests.meeting.conftest import WAIT_MS, command, jitsi_url, join, wait_log
 
 
 def unique_room(prefix: str) -> str:

@@ -9,8 +9,7 @@ from roomagent.core.state import ErrorKind, Lifecycle
 from roomagent.demo.fake_bbb import create_bbb_app
 from roomagent.serving import run_in_thread
 from tests.fakes.fixtures import BbbServer
-from tests.meeting.conftest import join
-from tests.meeting.test_bbb import wait_log
+from tests.meeting.conftest import join, wait_log
 
 #: The probe runs every HOST_PROBE_S and needs two misses; the guard is far above that.
 OUTAGE_WAIT_MS = 60_000

@@ -10,9 +10,7 @@ import pytest
 
 from roomagent.core import commands as cmd
 from tests.devices.fakes import FakeDeviceSource, FakeDriver, Node, device
-from tests.meeting.conftest import WAIT_MS, command, join
-from tests.meeting.test_bbb import wait_log
-from tests.meeting.test_jitsi import jitsi_url
+from tests.meeting.conftest import WAIT_MS, command, jitsi_url, join, wait_log
 
 CARD = device("video0", 2, product="fake_device_0")
 SOURCES = [{"id": "lectern", "name": "Lectern HDMI", "match": {"ID_PATH": CARD.properties["ID_PATH"]}}]

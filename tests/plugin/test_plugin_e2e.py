@@ -30,8 +30,8 @@ from roomagent.directory.server.main import run_in_thread as serve_directory
 from roomagent.directory.server.settings import DirectorySettings
 from roomagent.invite.main import run_in_thread as serve_invite
 from roomagent.invite.settings import InviteSettings
+from roomagent.serving import free_port
 from tests.control.broker import Mosquitto
-from tests.directory.helpers import free_port
 from tests.e2e.xvfb import wait_for
 from tests.plugin.conftest import BBB_SECRET, FakeBbb, open_client
 

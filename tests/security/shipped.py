@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.control.broker import Mosquitto, Probe, free_port
+from roomagent.serving import free_port
+from tests.control.broker import Mosquitto, Probe
 from tests.control.certs import Certs, make_certs
 
 REPO = Path(__file__).resolve().parents[2]

@@ -19,7 +19,8 @@ from pathlib import Path
 import httpx
 
 from roomagent.directory.server.main import run_in_thread
-from tests.directory.helpers import TOKEN, FakeClock, free_port, settings_for
+from roomagent.serving import free_port
+from tests.directory.helpers import TOKEN, FakeClock, settings_for
 
 GUARD_S = 20.0
 HALF_REQUESTS = 300

@@ -28,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 from roomagent import __version__
 from roomagent.core.codes import generate_code
 from roomagent.core.commands import MAX_COMMAND_BYTES, Command
+from roomagent.core.ids import ROOM_ID_PATTERN
 from roomagent.directory.server import models as m
 from roomagent.directory.server.discovery import server_page
 from roomagent.directory.server.errors import ApiError, install_error_handlers
@@ -101,7 +102,7 @@ def meeting_contract() -> APIRouter:
     async def redeem_meeting(
         code: str = Header(description=_CODE_DOC),
         room_id: str | None = Header(
-            None, pattern=r"^[a-z0-9-]{1,64}$", description="the redeeming room's id (its MQTT topic id)"
+            None, pattern=ROOM_ID_PATTERN, description="the redeeming room's id (its MQTT topic id)"
         ),
         room_name: str | None = Header(
             None, description=f"the room's name, percent-encoded UTF-8, at most {MAX_ROOM_NAME} characters"

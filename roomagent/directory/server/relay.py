@@ -22,14 +22,14 @@ import logging
 import math
 import secrets
 import threading
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from roomagent.control.paho_client import Credentials, new_client
 from roomagent.control.policy import Backoff
 from roomagent.directory.server.settings import MqttSettings
 
@@ -82,22 +82,13 @@ class MqttRelay:
         self._loop = loop
         parts = urlsplit(self.settings.url or "")
         tls = parts.scheme == "mqtts"
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"roomagent-directory-{self.instance_id}",
-            protocol=MQTTProtocolVersion.MQTTv5,
-        )
+        # Certificates are always verified (against ca_file or the system's CAs), host name included.
+        credentials = Credentials(username=self.settings.username, password_file=self.settings.password_file,
+                                  ca_file=self.settings.ca_file)
+        client = new_client(f"roomagent-directory-{self.instance_id}", credentials, tls=tls)
         client.enable_logger(logging.getLogger("roomagent.directory.relay.paho"))
         client.connect_timeout = CONNECT_TIMEOUT_S
         client.max_inflight_messages_set(MAX_INFLIGHT)
-        if self.settings.username or self.settings.password_file:
-            password = None
-            if self.settings.password_file:
-                password = Path(self.settings.password_file).read_text(encoding="utf-8").strip()
-            client.username_pw_set(self.settings.username or None, password)
-        if tls:
-            # Certificates are always verified (against ca_file or the system's CAs), host name included.
-            client.tls_set(ca_certs=self.settings.ca_file or None)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from roomagent.core.codes import normalize_code
 from roomagent.core.commands import COMMAND
 from roomagent.core.hosts import host_allowed, url_host
+from roomagent.core.ids import ROOM_ID
 from roomagent.core.meeting_url import NotADirectLink, describe_join_url
 from roomagent.core.platforms import configured_hosts
 from roomagent.directory.server import models as m
@@ -54,7 +55,6 @@ NOT_FOUND_MESSAGE = "code not found or expired"
 _SPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: ``Room-Id``: the room's id as used in its MQTT topics.
-ROOM_ID = re.compile(r"[a-z0-9-]{1,64}")
 #: Longest room name kept (after percent-decoding).
 MAX_ROOM_NAME = 200
 BROKER_UNAVAILABLE = (503, "message broker unavailable; try again shortly", {"Retry-After": "5"})
@@ -104,7 +104,7 @@ def parse_room(room_id: str | None, room_name: str | None) -> RoomTag | None:
     if room_id is None:
         return None
     if not ROOM_ID.fullmatch(room_id):
-        raise ApiError(422, "header Room-Id: must be 1-64 lower-case letters, digits and '-'")
+        raise ApiError(422, "header Room-Id: must be 1-64 lower-case letters, digits and '-', not starting with '-'")
     if not room_name:
         return RoomTag(room_id)
     if not all(" " <= ch <= "~" for ch in room_name):

@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from roomagent.configload import Network, load_server_settings
 from roomagent.core.hosts import url_host, validate_pattern
+from roomagent.core.ids import TOPIC_ROOT_PATTERN
 
 ENV_PREFIX = "ROOMAGENT_DIRECTORY_"
 #: Shortest accepted bearer secret: anything shorter can be guessed or was typed in by hand.
@@ -107,7 +108,7 @@ class MqttSettings(BaseModel):
         "", description="mqtts: PEM file of the CAs to trust instead of the system's"
     )
     topic_root: str = Field(
-        "roomagent", pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$", description="the rooms' topic root"
+        "roomagent", pattern=TOPIC_ROOT_PATTERN, description="the rooms' topic root"
     )
     keepalive_s: int = Field(30, ge=5, le=600, description="MQTT keep-alive in seconds")
 

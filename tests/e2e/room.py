@@ -1,0 +1,45 @@
+"""What the end-to-end tests share: the room profile of the installed agent, and an operator's tools
+(``roomagent ctl`` and ``mosquitto_sub``) run as a person runs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+#: The room profile of the e2e tests; ``{directory}`` and ``{mqtt}`` are filled in per test.
+ROOM_TOML = """
+[room]
+id = "h0104"
+name = "Lecture hall H 0104"
+language = "en"
+[directory]
+url = "{directory}"
+timeout_s = 5
+[meeting]
+allowed_hosts = ["127.0.0.1"]
+display_name = "Room H 0104"
+{mqtt}
+[[screens]]
+id = "left"
+output = "LEFT"
+role = "main"
+media = true
+[[screens]]
+id = "right"
+output = "RIGHT"
+role = "side"
+"""
+
+
+def ctl(broker_url: str, *args: str) -> subprocess.CompletedProcess:
+    """``roomagent ctl`` as an operator types it."""
+    return subprocess.run([sys.executable, "-m", "roomagent", "ctl", "--broker", broker_url, "--room", "h0104",
+                           "--timeout", "20", *args], capture_output=True, text=True, timeout=60)
+
+
+def retained(broker_url: str, topic: str) -> str:
+    """The retained message on ``topic`` (mosquitto_sub exits after it)."""
+    port = broker_url.rsplit(":", 1)[1]
+    done = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-t", topic, "-C", "1", "-W", "10"],
+                          capture_output=True, text=True, timeout=30)
+    return done.stdout.strip()
