@@ -23,5 +23,5 @@ NAME = re.compile(NAME_PATTERN)
 def check_room_id(value: str, example: str = "h0104") -> str:
     """``value`` when it is a valid room id, else ValueError in words (for pydantic validators)."""
     if not ROOM_ID.match(value):
-        raise ValueError(f"must be 1-64 lower-case letters, digits and dashes, e.g. {example!r}")
+        raise ValueError(f"must be lower-case letters, digits and dashes (at most 64, the first not a dash), e.g. {example!r}")
     return value

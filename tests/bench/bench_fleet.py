@@ -300,7 +300,7 @@ password_hash = "{hash_password(password)}"
     time.sleep(0.5)
     sse.drain()
     pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
-    pub.on_socket_open = __import__("roomagent.control.client", fromlist=["no_delay"]).no_delay
+    pub.on_socket_open = __import__("roomagent.control.paho_client", fromlist=["no_delay"]).no_delay
     pub.connect("127.0.0.1", broker.port)
     pub.loop_start()
     rng = random.Random(16)

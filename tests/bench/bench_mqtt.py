@@ -34,7 +34,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from roomagent.control.client import no_delay
+from roomagent.control.paho_client import no_delay
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Round trips before measuring: connections, caches and the allocator settle first.

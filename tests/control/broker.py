@@ -24,7 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from roomagent.control.client import no_delay
+from roomagent.control.paho_client import no_delay
 from roomagent.serving import free_port
 
 #: Upper bound of every wait in these tests; reached only when something is broken.
