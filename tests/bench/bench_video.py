@@ -15,7 +15,7 @@ by HTTP once a second. Variants, each a fresh process tree, alternated rep by re
 * ``chromium-kiosk`` — the yardstick: Debian's Chromium ``--kiosk`` on ``/video``, one
   ``--user-data-dir`` per window, nothing attached.
 * ``auto-user`` — as on the appliance: the agent installed in a venv built from Debian's Python
-  (tests/sway/session.py) running as an unprivileged user with the *default* ``[kiosk]`` settings
+  (tests/session/session.py) running as an unprivileged user with the *default* ``[kiosk]`` settings
   (engine and rendering ``auto``) and a panel on a third monitor, so the engine is whatever ``auto``
   picks here; Chromium keeps its sandbox. ``chromium-kiosk-user`` is the yardstick as that user, with
   its sandbox. With either, Xvfb gets a third monitor PANEL.
@@ -218,12 +218,12 @@ def _wide_xvfb_class():
 
 
 class UserSide:
-    """What the ``*-user`` variants need: the session user of tests/sway/session.py, its venv with the
+    """What the ``*-user`` variants need: the session user of tests/session/session.py, its venv with the
     installed agent, directories it owns, and ``setpriv`` to drop root before exec (same pid: the
     measured process tree is the program's own)."""
 
     def __init__(self, workdir: Path) -> None:
-        from tests.sway.session import agent_venv, scratch, session_user
+        from tests.session.session import agent_venv, scratch, session_user
 
         self.user = session_user()
         self.python = agent_venv() / "bin" / "python"
@@ -232,7 +232,7 @@ class UserSide:
 
     def dir(self, prefix: str) -> str:
         """A fresh directory the user owns."""
-        from tests.sway.session import user_dir
+        from tests.session.session import user_dir
 
         return str(user_dir(Path(tempfile.mkdtemp(prefix=prefix, dir=self.home)), 0o700))
 

@@ -17,8 +17,8 @@ from roomagent.core import events as ev
 from roomagent.core.state import Lifecycle
 from roomagent.profile import KioskSection, RoomProfile
 from roomagent.ui.engine import EngineChoice, session_factory
+from tests.demo.fixtures import bbb2_server, bbb30_server, bbb_server, jitsi_server, scalelite_server  # noqa: F401
 from tests.devices.fakes import FakeDeviceSource
-from tests.fakes.fixtures import bbb2_server, bbb30_server, bbb_server, jitsi_server, scalelite_server  # noqa: F401
 from tests.ui.conftest import NO_GPU_WARNINGS
 
 #: Failure guard for a join or a page round trip; a cold Chromium on 2 busy cores needs seconds, and the

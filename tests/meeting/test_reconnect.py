@@ -8,7 +8,7 @@ import pytest
 from roomagent.core.state import ErrorKind, Lifecycle
 from roomagent.demo.fake_bbb import create_bbb_app
 from roomagent.serving import run_in_thread
-from tests.fakes.fixtures import BbbServer
+from tests.demo.fixtures import BbbServer
 from tests.meeting.conftest import join, wait_log
 
 #: The probe runs every HOST_PROBE_S and needs two misses; the guard is far above that.

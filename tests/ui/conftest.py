@@ -31,7 +31,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
 from roomagent.serving import RunningServer, run_in_thread  # noqa: E402
 from roomagent.ui.browser import BrowserSession  # noqa: E402
 from roomagent.ui.screen import ScreenWindow  # noqa: E402
-from tests.fakes.kiosk_pages import create_kiosk_test_app  # noqa: E402
+from tests.demo.kiosk_pages import create_kiosk_test_app  # noqa: E402
 
 # What Qt says once per process when it starts Chromium in a container without a GPU (OpenGL and
 # Vulkan probes fail, software rendering is used). Nothing a test can change; matched exactly.

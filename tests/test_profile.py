@@ -11,7 +11,7 @@ import pytest
 from roomagent.configload import EX_CONFIG, ConfigError
 from roomagent.profile import load_profile
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 BASE = """
 [room]
 id = "h0104"

@@ -2,7 +2,7 @@
 
 In a folder's ``conftest.py``::
 
-    from tests.fakes.fixtures import bbb_server, jitsi_server  # noqa: F401
+    from tests.demo.fixtures import bbb_server, jitsi_server  # noqa: F401
 
 Each fixture hands out its server with an empty log. The servers themselves start once per test
 process, on first use, whichever folder asks first; they are kept in pytest's config stash (not in a

@@ -17,7 +17,7 @@ import pytest
 from roomagent.configload import ConfigError
 from roomagent.profile import load_profile
 from roomagent.session.sway import chromium_app_id, sway_config
-from tests.sway.session import SWAY_MISSING, run_as_user, scratch
+from tests.session.session import SWAY_MISSING, run_as_user, scratch
 
 REPO = Path(__file__).resolve().parents[2]
 

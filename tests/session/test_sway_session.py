@@ -26,7 +26,7 @@ from roomagent.demo.fake_bbb import create_bbb_app
 from roomagent.demo.runner import create_code, start_directory
 from roomagent.serving import run_in_thread
 from tests.appliance.notify import NotifySocket
-from tests.sway.session import SWAY_MISSING, HeadlessSway, agent_venv, run_as_user, scratch, user_dir, wait_for
+from tests.session.session import SWAY_MISSING, HeadlessSway, agent_venv, run_as_user, scratch, user_dir, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(SWAY_MISSING), reason=SWAY_MISSING or "ok")]
 
@@ -60,7 +60,7 @@ role = "side"
 
 @pytest.fixture(scope="session")
 def venv():
-    """The agent installed for the session user (built once; see tests/sway/session.py)."""
+    """The agent installed for the session user (built once; see tests/session/session.py)."""
     started = time.monotonic()
     path = agent_venv()
     print(f"agent venv ready in {time.monotonic() - started:.1f} s")

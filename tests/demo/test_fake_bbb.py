@@ -10,8 +10,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from roomagent.ui.browser import BrowserSession
-from tests.fakes.conftest import LOAD_TIMEOUT_MS, MakeSession
-from tests.fakes.fixtures import BbbServer, ScaleliteServer
+from tests.demo.conftest import LOAD_TIMEOUT_MS, MakeSession
+from tests.demo.fixtures import BbbServer, ScaleliteServer
 
 TIMEOUT_S = 5.0  # failure guard for loopback HTTP
 

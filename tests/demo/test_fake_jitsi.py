@@ -9,8 +9,8 @@ import httpx
 from pytestqt.qtbot import QtBot
 
 from roomagent.ui.browser import BrowserSession
-from tests.fakes.conftest import LOAD_TIMEOUT_MS, MakeSession
-from tests.fakes.fixtures import JitsiServer
+from tests.demo.conftest import LOAD_TIMEOUT_MS, MakeSession
+from tests.demo.fixtures import JitsiServer
 
 TIMEOUT_S = 5.0  # failure guard for loopback HTTP
 EVENTS = (

@@ -15,7 +15,7 @@ import pytest
 # The process-wide Qt/Chromium environment (offscreen, no sandbox, fake camera) is set by the root
 # conftest before any QApplication exists; the no-GPU warnings are the screen-window tests' list.
 from roomagent.ui.browser import BrowserSession
-from tests.fakes.fixtures import (  # noqa: F401
+from tests.demo.fixtures import (  # noqa: F401
     bbb2_server,
     bbb30_server,
     bbb_server,
