@@ -2,18 +2,19 @@
 once per process): offscreen rendering, no Chromium sandbox (CI runs as root), and Chromium's fake
 camera/microphone so that getUserMedia has a device once *our* permission policy grants it."""
 
+import gc
 import os
+
+import pytest
+
+#: The fake meeting servers' fixtures (bbb_server, jitsi_server, ...) for every test directory.
+pytest_plugins = ("tests.demo.fixtures",)
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 _FAKE_MEDIA = "--use-fake-device-for-media-stream"
 if _FAKE_MEDIA not in os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", ""):
     os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{os.environ.get('QTWEBENGINE_CHROMIUM_FLAGS', '')} {_FAKE_MEDIA}".strip()
-
-
-import gc  # noqa: E402
-
-import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

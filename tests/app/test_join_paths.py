@@ -17,7 +17,6 @@ from roomagent.directory.server.main import run_in_thread as serve_directory
 from roomagent.directory.server.settings import DirectorySettings
 from roomagent.profile import RoomProfile
 from roomagent.serving import run_in_thread as serve_app
-from tests.demo.fixtures import bbb_server  # noqa: F401 - fixture
 
 TOKEN = "test-meeting-server-secret"
 #: Guards against a hung join; generous so that a slow CI machine never fails on it.

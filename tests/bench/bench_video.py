@@ -313,7 +313,8 @@ def summarize(runs: list[dict], variants: list[str], screens: int) -> None:
         if not mine:
             print(f"{variant:18s} no successful run")
             continue
-        worst = lambda r, key: min(w[key] for w in r["windows"]) if key != "dropped" else max(w[key] for w in r["windows"])  # noqa: E731
+        def worst(r, key):
+            return min(w[key] for w in r["windows"]) if key != "dropped" else max(w[key] for w in r["windows"])
         shown_ratio, cpu_ratio = [], []
         for rep in reps:
             a = next((r for r in mine if r["rep"] == rep), None)
@@ -324,7 +325,8 @@ def summarize(runs: list[dict], variants: list[str], screens: int) -> None:
             if a and k:
                 shown_ratio.append(worst(a, "shown") / max(worst(k, "shown"), 1e-9))
                 cpu_ratio.append(a["cpu_ms_per_frame"] / k["cpu_ms_per_frame"])
-        med = lambda values: statistics.median(values) if values else float("nan")  # noqa: E731
+        def med(values):
+            return statistics.median(values) if values else float("nan")
         print(f"{variant:18s} {med([worst(r, 'shown') for r in mine]):6.1f}  {med([worst(r, 'dropped') for r in mine]):6.1f}"
               f"  {med([worst(r, 'raf') for r in mine]):5.1f}  {med([r['cpu'] for r in mine]):5.0f}  "
               f"{med([r['pss'] for r in mine]):7.0f}  {med([r['cpu_ms_per_frame'] for r in mine]):10.1f}"

@@ -15,13 +15,6 @@ import pytest
 # The process-wide Qt/Chromium environment (offscreen, no sandbox, fake camera) is set by the root
 # conftest before any QApplication exists; the no-GPU warnings are the screen-window tests' list.
 from roomagent.ui.browser import BrowserSession
-from tests.demo.fixtures import (  # noqa: F401
-    bbb2_server,
-    bbb30_server,
-    bbb_server,
-    jitsi_server,
-    scalelite_server,
-)
 
 # make_session: BrowserSessions in shown host widgets, closed (profile gone) afterwards.
 from tests.ui.conftest import NO_GPU_WARNINGS, make_session  # noqa: F401

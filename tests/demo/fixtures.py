@@ -1,8 +1,5 @@
-"""The fake meeting servers as pytest fixtures, for any test folder.
-
-In a folder's ``conftest.py``::
-
-    from tests.demo.fixtures import bbb_server, jitsi_server  # noqa: F401
+"""The fake meeting servers as pytest fixtures, for any test folder (the root ``conftest.py`` loads this
+module as a plugin, so a test just names the fixture).
 
 Each fixture hands out its server with an empty log. The servers themselves start once per test
 process, on first use, whichever folder asks first; they are kept in pytest's config stash (not in a

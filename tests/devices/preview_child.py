@@ -140,7 +140,8 @@ def main(argv: list[str]) -> int:
     window.show_notice("Reconnecting…")
     inner = window.findChild(QLabel, "screen-notice").geometry().adjusted(12, 12, -12, -12)
     window.clear_notice()
-    crop = lambda: stats(thumbnail(screen.grabWindow(window.winId()).toImage().copy(inner)))  # noqa: E731
+    def crop():
+        return stats(thumbnail(screen.grabWindow(window.winId()).toImage().copy(inner)))
     # Once the notice is gone, VLC repaints the area it uncovered with the next frame.
     shots = []
     wait(app, lambda: shots.append(crop()) or shots[-1]["vivid"] > 0.8)

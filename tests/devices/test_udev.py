@@ -81,7 +81,8 @@ def test_a_configured_input_is_plugged_and_unplugged_through_udev(qtbot, tag):
     try:
         assert not inputs.states[0].present
         with FakeUdevd() as udevd:
-            is_lectern = lambda state: state.id == "lectern"  # noqa: E731
+            def is_lectern(state):
+                return state.id == "lectern"
             with qtbot.waitSignal(inputs.source_plugged, timeout=GUARD_MS, check_params_cb=is_lectern) as plugged:
                 udevd.send("add", props)
             state = plugged.args[0]

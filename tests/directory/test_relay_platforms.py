@@ -22,7 +22,6 @@ from roomagent.directory.server.app import create_app
 from roomagent.directory.server.main import run_in_thread
 from roomagent.profile import RoomProfile
 from roomagent.remote import RemoteControl
-from tests.demo.fixtures import jitsi_server  # noqa: F401 - the fixture
 from tests.devices.fakes import FakeDeviceSource
 from tests.directory.fakeroom import READY_TIMEOUT_S, new_room_id
 from tests.directory.helpers import AUTH, FakeClock, create_code, http_client, settings_for

@@ -82,7 +82,8 @@ def test_an_input_plugged_in_is_previewed_on_a_projector(tmp_path):
     with log_path.open("w") as log_file:
         agent = subprocess.Popen([sys.executable, "-m", "roomagent", "run", "--config", str(config)],
                                  env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    state = lambda: json.loads(retained(broker.url, "roomagent/h0104/state") or "{}")  # noqa: E731
+    def state():
+        return json.loads(retained(broker.url, "roomagent/h0104/state") or "{}")
     try:
         wait_for(lambda: "ready" in log_path.read_text(), "the agent to be ready")
         wait_for(lambda: state().get("sources"), "the configured input in state")

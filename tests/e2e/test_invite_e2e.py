@@ -63,7 +63,8 @@ def test_a_moderator_invites_the_room_and_controls_it_from_the_meeting(xvfb, wor
     with log_path.open("w") as log_file:
         agent = subprocess.Popen([sys.executable, "-m", "roomagent", "run", "--config", str(config)],
                                  env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    log = lambda: log_path.read_text()  # noqa: E731
+    def log():
+        return log_path.read_text()
     try:
         left = xvfb.find_window("roomagent screen left")
         wait_for(lambda: "ready" in log(), "the agent to be ready")

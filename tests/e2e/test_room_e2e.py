@@ -97,7 +97,8 @@ def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, broker
     with log_path.open("w") as log_file:
         agent = subprocess.Popen([sys.executable, "-m", "roomagent", "run", "--config", str(config)],
                                  env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    log = lambda: log_path.read_text()  # noqa: E731
+    def log():
+        return log_path.read_text()
     try:
         left = xvfb.find_window("roomagent screen left")
         xvfb.find_window("roomagent screen right")
@@ -208,8 +209,8 @@ def test_a_projector_that_vanishes_is_hidden_and_returns_to_its_output(xvfb, tmp
     with log_path.open("w") as log_file:
         agent = subprocess.Popen([sys.executable, "-m", "roomagent", "run", "--config", str(config)],
                                  env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    visible = lambda: xvfb.run("xdotool", "search", "--onlyvisible", "--name", "roomagent screen right",  # noqa: E731
-                               check_status=False)
+    def visible():
+        return xvfb.run("xdotool", "search", "--onlyvisible", "--name", "roomagent screen right", check_status=False)
     try:
         right = xvfb.find_window("roomagent screen right")
         xvfb.run("xrandr", "--delmonitor", "RIGHT")

@@ -17,7 +17,6 @@ from roomagent.core import events as ev
 from roomagent.core.state import Lifecycle
 from roomagent.profile import KioskSection, RoomProfile
 from roomagent.ui.engine import EngineChoice, session_factory
-from tests.demo.fixtures import bbb2_server, bbb30_server, bbb_server, jitsi_server, scalelite_server  # noqa: F401
 from tests.devices.fakes import FakeDeviceSource
 from tests.ui.conftest import NO_GPU_WARNINGS
 
