@@ -15,11 +15,13 @@ import logging
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 
+from roomagent.configload import EX_CONFIG, ConfigError
 from roomagent.httpguard import connection_cap, guarded_protocol
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,9 @@ STOP_TIMEOUT_S = 15.0
 STARTUP_TIMEOUT_S = 15.0
 
 
+
+#: A server's settings, as its loader returns them.
+S = TypeVar("S")
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port on ``host`` that was free a moment ago (the OS picks it); for the demo and the tests."""
@@ -79,6 +84,21 @@ class ForegroundServer(uvicorn.Server):
         if self.should_exit:
             self.force_exit = True
         self.should_exit = True
+
+
+def serve_config_file(config_path: str, load: Callable[[str], S], config: Callable[[S], uvicorn.Config],
+                      started: Callable[[S], None] = lambda _settings: None) -> int:
+    """A server's command line: load and validate ``config_path`` (every problem reported, exit 78), then
+    serve ``config(settings)`` in the foreground until SIGTERM/SIGINT. ``started`` logs what runs where."""
+    try:
+        settings = load(config_path)
+    except ConfigError as exc:
+        exc.report()
+        return EX_CONFIG
+    server = ForegroundServer(config(settings))
+    started(settings)
+    server.run()
+    return 0 if server.started else 1
 
 
 class _ThreadServer(uvicorn.Server):

@@ -9,11 +9,10 @@ import sys
 
 import uvicorn
 
-from roomagent.configload import EX_CONFIG, ConfigError
 from roomagent.fleet.access import hash_password
 from roomagent.fleet.config import load_settings
 from roomagent.fleet.web import create_app
-from roomagent.serving import ForegroundServer
+from roomagent.serving import serve_config_file
 
 log = logging.getLogger("roomagent.fleet")
 
@@ -23,21 +22,15 @@ GRACEFUL_SHUTDOWN_S = 3
 
 def serve_from_cli(config_path: str, host: str, port: int) -> int:
     """Serve the dashboard in the foreground; returns the exit status."""
-    try:
-        settings = load_settings(config_path)
-    except ConfigError as exc:
-        exc.report()
-        return EX_CONFIG
-    app = create_app(settings)
-    # proxy_headers off: the peer address is what [auth] trusted_proxies is checked against, so it must be
-    # the proxy's own, never one an X-Forwarded-For header claims.
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, server_header=False,
-                            proxy_headers=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
-    server = ForegroundServer(config)
-    log.info("fleet dashboard on http://%s:%d (%d rooms listed, broker %s)", host, port, len(settings.rooms),
-             settings.mqtt.url)
-    server.run()
-    return 0 if server.started else 1
+    def config(settings) -> uvicorn.Config:
+        # proxy_headers off: the peer address is what [auth] trusted_proxies is checked against, so it must
+        # be the proxy's own, never one an X-Forwarded-For header claims.
+        return uvicorn.Config(create_app(settings), host=host, port=port, log_config=None, access_log=False,
+                              server_header=False, proxy_headers=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
+
+    return serve_config_file(config_path, load_settings, config, lambda settings: log.info(
+        "fleet dashboard on http://%s:%d (%d rooms listed, broker %s)", host, port, len(settings.rooms),
+        settings.mqtt.url))
 
 
 def hash_from_cli() -> int:

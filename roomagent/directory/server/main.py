@@ -9,10 +9,9 @@ from collections.abc import Callable
 import uvicorn
 from fastapi import FastAPI
 
-from roomagent.configload import EX_CONFIG, ConfigError
 from roomagent.directory.server.app import create_app
 from roomagent.directory.server.settings import DirectorySettings, load_settings
-from roomagent.serving import ForegroundServer, RunningServer, server_options
+from roomagent.serving import RunningServer, serve_config_file, server_options
 from roomagent.serving import run_in_thread as serve_app
 
 log = logging.getLogger("roomagent.directory")
@@ -28,19 +27,13 @@ def _uvicorn_options(settings: DirectorySettings) -> dict:
 
 def serve_from_cli(config_path: str, host: str, port: int) -> int:
     """``roomagent directory``: validate the config (exit 78 on errors), then serve until SIGTERM/SIGINT."""
-    try:
-        settings = load_settings(config_path)
-    except ConfigError as exc:
-        exc.report()
-        return EX_CONFIG
-    app = create_app(settings)
-    # log_config=None keeps the logging the CLI configured; uvicorn's loggers propagate to it.
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=settings.access_log,
-                            **_uvicorn_options(settings))
-    server = ForegroundServer(config)
-    log.info("directory starting on http://%s:%d (%s store)", host, port, settings.store_kind)
-    server.run()
-    return 0 if server.started else 1
+    def config(settings: DirectorySettings) -> uvicorn.Config:
+        # log_config=None keeps the logging the CLI configured; uvicorn's loggers propagate to it.
+        return uvicorn.Config(create_app(settings), host=host, port=port, log_config=None,
+                              access_log=settings.access_log, **_uvicorn_options(settings))
+
+    return serve_config_file(config_path, load_settings, config, lambda settings: log.info(
+        "directory starting on http://%s:%d (%s store)", host, port, settings.store_kind))
 
 
 def run_in_thread(
