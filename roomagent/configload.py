@@ -8,6 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, PlainValidator, ValidationError
 from pydantic_settings import EnvSettingsSource, SettingsError
@@ -117,3 +118,18 @@ def _network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 #: A config value that is an IP address or a CIDR network (e.g. ``trusted_proxies``).
 Network = Annotated[ipaddress.IPv4Network | ipaddress.IPv6Network, PlainValidator(_network)]
+
+
+def check_mqtt_url(value: str) -> str:
+    """``value`` when it is a broker URL (``mqtt://host[:port]`` or ``mqtts://…``) without credentials in
+    it; else ValueError in words (for pydantic validators). Credentials go in ``username``/``password_file``."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ValueError("must look like mqtt://host:1883 or mqtts://host:8883")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise ValueError("the port is not a number") from None
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry credentials; use username and password_file")
+    return value

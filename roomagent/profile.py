@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from roomagent.configload import EX_CONFIG, ConfigError, deep_merge, load_toml, validation_lines
+from roomagent.configload import EX_CONFIG, ConfigError, check_mqtt_url, deep_merge, load_toml, validation_lines
 from roomagent.core.hosts import validate_pattern
 from roomagent.core.ids import NAME_PATTERN, TOPIC_ROOT_PATTERN, check_room_id
 
@@ -143,16 +143,7 @@ class MqttSection(_Section):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(value)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError("must look like mqtt://host:1883 or mqtts://host:8883")
-        try:
-            parts.port  # noqa: B018 - raises ValueError on a malformed port
-        except ValueError:
-            raise ValueError("the port is not a number") from None
-        return value
+        return check_mqtt_url(value)
 
     @field_validator("password_file", "ca_file", "client_cert", "client_key")
     @classmethod

@@ -123,3 +123,15 @@ def test_check_config_lists_layouts_a_room_cannot_show_and_refuses_a_broken_one(
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == EX_CONFIG
     assert "layouts.exam.roles.main.bbb.enforce_layout" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("url, words", [
+    ("mqtt://user:secret@broker.example.org:1883", "must not carry credentials"),
+    ("tcp://broker.example.org:1883", "mqtt://host:1883"),
+    ("mqtt://broker.example.org:port", "not a number"),
+])
+def test_a_broken_broker_url_is_refused_in_words(room_file, url, words):
+    room_file.write_text(BASE + f'\n[mqtt]\nurl = "{url}"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_profile(room_file)
+    assert any(line.startswith("mqtt.url") and words in line for line in caught.value.errors), caught.value.errors

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -22,7 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from roomagent.configload import Network, load_server_settings
+from roomagent.configload import Network, check_mqtt_url, load_server_settings
 from roomagent.core.hosts import url_host, validate_pattern
 from roomagent.core.ids import TOPIC_ROOT_PATTERN
 
@@ -51,17 +50,7 @@ def _token(value: SecretStr) -> SecretStr:
 def _mqtt_url(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
-    value = value.strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ValueError("must look like mqtt://host:1883 or mqtts://host:8883")
-    try:
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        raise ValueError("the port is not a number") from None
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("must not carry credentials; use username and password_file")
-    return value
+    return check_mqtt_url(value.strip())
 
 
 def _existing_file(value: str) -> str:
