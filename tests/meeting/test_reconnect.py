@@ -12,7 +12,7 @@ from tests.fakes.fixtures import BbbServer
 from tests.meeting.conftest import join
 from tests.meeting.test_bbb import wait_log
 
-#: The probe runs every HOST_PROBE_S and needs two misses; the guard is far above that.
+#: The probe runs every PROBE_EVERY_S and needs two misses; the guard is far above that.
 OUTAGE_WAIT_MS = 60_000
 
 
