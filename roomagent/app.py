@@ -44,7 +44,6 @@ from roomagent.workers import RoomWorkers
 log = logging.getLogger("roomagent")
 
 
-
 def rules_from_profile(profile: RoomProfile, layouts: dict[str, Layout] | None = None,
                        default_layout: str | None = None) -> RoomRules:
     """The core's view of the profile (``layouts``: the room's layouts, see :func:`room_layouts`)."""
@@ -66,6 +65,7 @@ def rules_from_profile(profile: RoomProfile, layouts: dict[str, Layout] | None =
         layouts=by_platform,
         platform_hosts=configured_hosts(profile.meeting),
     )
+
 
 @dataclass(frozen=True)
 class RoomSetup:
