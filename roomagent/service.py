@@ -99,7 +99,7 @@ def run(config: str | None, *, offscreen_dir: str | None = None, windowed: bool 
     if windowed is None:  # auto: tile windows when there are fewer displays than room screens
         windowed = len(QGuiApplication.screens()) < len(profile.screens)
     try:
-        agent = RoomAgent(profile, directory, windowed=windowed, rendering=rendering)
+        agent = RoomAgent.from_profile(profile, directory, windowed=windowed, rendering=rendering)
     except EngineError as exc:  # e.g. engine = "chromium" as root: a configuration error, not a crash loop
         print(f"configuration error: {exc}", file=sys.stderr)
         return EX_CONFIG

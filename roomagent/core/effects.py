@@ -131,5 +131,12 @@ class Log(_Effect):
     message: str
 
 
+class ProbeHost(_Effect):
+    """Ask ``url`` (the meeting host's root) whether it answers; reply with HostProbed(watch=``watch``)."""
+
+    url: str
+    watch: int
+
+
 Effect = (RedeemCode | JoinMeeting | CloseScreens | ShowReconnecting | ShareSource | StopShare | StartPreview | StopPreview | SetMuted | ApplyLayout | StartTimer | Reply | ReloadScreens
-          | IdentifyScreens | ShowMessage | Log)
+          | IdentifyScreens | ShowMessage | Log | ProbeHost)

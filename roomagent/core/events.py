@@ -167,6 +167,15 @@ class ErrorDismissed(_Event):
     type: Literal["error_dismissed"] = "error_dismissed"
 
 
+class HostProbed(_Event):
+    """One probe of the meeting host came back (asked for by ProbeHost of watch ``watch``)."""
+
+    type: Literal["host_probed"] = "host_probed"
+    reachable: bool
+    detail: str = ""
+    watch: int = 0
+
+
 Event = Annotated[
     Union[
         CodeEntered,
@@ -187,6 +196,7 @@ Event = Annotated[
         ScreensClosed,
         CommandReceived,
         ErrorDismissed,
+        HostProbed,
     ],
     Field(discriminator="type"),
 ]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from roomagent.core import effects as fx
 from roomagent.core import events as ev
+from roomagent.core import reachability
 from roomagent.core.codes import normalize_code
 from roomagent.core.dispatch import handle_command
 from roomagent.core.hosts import url_allowed, url_host
@@ -49,7 +50,8 @@ def initial_state(rules: RoomRules) -> RoomState:
 def transition(state: RoomState, event: ev.Event, *, rules: RoomRules, now: float) -> Result:
     """Decide what ``event`` does to ``state``. Events that do not fit the lifecycle change nothing."""
     handler = _HANDLERS[type(event)]
-    return handler(state, event, rules, now)
+    new, effects = handler(state, event, rules, now)
+    return reachability.follow(state, new, effects)
 
 
 def _ignored(state: RoomState, why: str) -> Result:
@@ -210,6 +212,8 @@ def _on_screen_gave_up(state: RoomState, event: ev.ScreenGaveUp, rules: RoomRule
 
 
 def _on_timer(state: RoomState, event: ev.TimerFired, rules: RoomRules, now: float) -> Result:
+    if event.name == reachability.TIMER:
+        return reachability.on_timer(state, event, now)
     if event.name == "join" and state.lifecycle is Lifecycle.JOINING and event.attempt == state.attempt:
         slow = [s.id for s in state.screens if s.status is not ScreenStatus.LOADED]
         return start_leaving(state, error(ErrorKind.JOIN_TIMEOUT, now, detail=", ".join(slow)))
@@ -286,6 +290,10 @@ def _on_host_reachability(state: RoomState, event: ev.HostReachability, rules: R
     ]
 
 
+def _on_host_probed(state: RoomState, event: ev.HostProbed, rules: RoomRules, now: float) -> Result:
+    return reachability.on_probed(state, event, now, lambda s, verdict: _on_host_reachability(s, verdict, rules, now))
+
+
 def _on_engine_reported(state: RoomState, event: ev.EngineReported, rules: RoomRules, now: float) -> Result:
     new = state.model_copy(update={"engine": event.engine, "rendering": dict(event.rendering),
                                    "codecs": dict(event.codecs)})
@@ -329,4 +337,5 @@ _HANDLERS = {
     ev.ScreensClosed: _on_screens_closed,
     ev.CommandReceived: _on_command,
     ev.ErrorDismissed: _on_error_dismissed,
+    ev.HostProbed: _on_host_probed,
 }

@@ -124,6 +124,19 @@ class StateSnapshot(BaseModel):
     error: ErrorSnapshot | None
 
 
+class HostWatch(BaseModel):
+    """The core's watch over the meeting host (see ``roomagent.core.reachability``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: Numbers each stretch of watching, so a timer or probe result of an earlier one is ignored.
+    number: int = 0
+    #: Probes in a row that found the host unreachable.
+    misses: int = 0
+    #: When the probe now under way was asked for (None: none is).
+    sent_at: float | None = None
+
+
 class RoomState(BaseModel):
     """Everything the room is, as one immutable value. ``transition`` returns a new one per event."""
 
@@ -156,6 +169,8 @@ class RoomState(BaseModel):
     attempt: int = 0
     #: A directory rate limit in force until this time (no request is sent before it).
     blocked_until: float | None = None
+    #: Host reachability bookkeeping; not part of the snapshot.
+    host_watch: HostWatch = HostWatch()
 
     def source(self, source_id: str) -> SourceState | None:
         """The input with this id, if known."""

@@ -33,6 +33,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from roomagent.core import events as ev
 from roomagent.core.hosts import url_host
 from roomagent.core.layouts import Layout
+from roomagent.core.sources import SourceState
 from roomagent.core.state import ErrorKind, MeetingInfo, ScreenState
 
 log = logging.getLogger("roomagent.meeting")
@@ -59,6 +60,8 @@ class JoinRequest:
     display_name: str
     share_camera: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    #: The room's inputs when the meeting is joined (Jitsi fixes the one it may share at join).
+    sources: tuple[SourceState, ...] = ()
 
     @property
     def media_screen(self) -> ScreenState:

@@ -22,7 +22,7 @@ from roomagent.core import events as ev
 from roomagent.core.layouts import JitsiSettings, Layout
 from roomagent.core.meeting_url import jitsi_room
 from roomagent.core.platforms import JITSI
-from roomagent.meeting.base import MUTE_READBACK_S, SHARE_TIMEOUT_S, MeetingAdapter, js_asset
+from roomagent.meeting.base import MUTE_READBACK_S, SHARE_TIMEOUT_S, JoinRequest, MeetingAdapter, js_asset
 
 log = logging.getLogger("roomagent.meeting.jitsi")
 
@@ -66,6 +66,15 @@ def wrapper_page(join_url: str, config: dict) -> str:
     return js_asset("jitsi_wrapper.html").replace("%(config)s", blob).replace("%(api_url)s", html.escape(api_url))
 
 
+def share_device(request: JoinRequest) -> str:
+    """The input the media participant may share: the ``share_device`` option if given, else the first
+    input present at join (its label, else its product name)."""
+    if "share_device" in request.options:
+        return request.options["share_device"]
+    present = [src for src in request.sources if src.present]
+    return present[0].label or present[0].product if present else ""
+
+
 class JitsiAdapter(MeetingAdapter):
     """See the module docstring."""
 
@@ -77,7 +86,7 @@ class JitsiAdapter(MeetingAdapter):
         self._muted: bool | None = None
         # The media participant's _desktopSharingSourceDevice: set at construction only, so another
         # input means a new wrapper (the media participant rejoins, the others stay).
-        self._device = str(self.request.options.get("share_device") or "")
+        self._device = str(share_device(self.request) or "")
         self._sharing = False
         self._share_waiter: tuple[str, str, str] | None = None
 

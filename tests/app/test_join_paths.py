@@ -67,7 +67,7 @@ def make_agent(qtbot):
             meeting={"allowed_hosts": list(allowed)},
             screens=[{"id": "left", "media": True}, {"id": "right", "role": "side"}],
         )
-        agent = RoomAgent(profile, lambda: DirectoryClient(profile.directory.url, timeout_s=timeout_s),
+        agent = RoomAgent.from_profile(profile, lambda: DirectoryClient(profile.directory.url, timeout_s=timeout_s),
                           windowed=True)
         agent.start()
         agents.append(agent)

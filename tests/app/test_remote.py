@@ -46,7 +46,7 @@ class FakeControl(QObject):
 def remote(qtbot):
     profile = RoomProfile(room={"id": "r1", "name": "Room"}, directory={"url": "http://127.0.0.1:9"},
                           meeting={"allowed_hosts": ["127.0.0.1"]}, screens=[{"id": "left"}, {"id": "right"}])
-    agent = RoomAgent(profile, lambda: DirectoryClient(profile.directory.url), windowed=True)
+    agent = RoomAgent.from_profile(profile, lambda: DirectoryClient(profile.directory.url), windowed=True)
     agent.start()
     control = FakeControl()
     glue = RemoteControl(agent, control)

@@ -66,7 +66,7 @@ def main() -> int:
         profile = RoomProfile(room={"id": "bench", "name": "Bench room"}, directory={"url": directory.url},
                               meeting={"allowed_hosts": ["127.0.0.1"]}, mqtt={"url": broker.url},
                               screens=[{"id": "main", "media": True}])
-        agent = RoomAgent(profile, lambda: DirectoryClient(directory.url), windowed=True)
+        agent = RoomAgent.from_profile(profile, lambda: DirectoryClient(directory.url), windowed=True)
         agent.start()
         remote = RemoteControl(agent, MqttControl(profile.mqtt, "bench", version=__version__))
         remote.start()

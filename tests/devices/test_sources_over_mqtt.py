@@ -32,7 +32,7 @@ def test_plug_and_unplug_reach_state_and_events_over_mqtt(qtbot, tmp_path):
         screens=[{"id": "left", "media": True}],
         sources=[{"id": "lectern", "name": "Lectern HDMI", "match": {"ID_SERIAL": card["ID_SERIAL"]}}],
     )
-    agent = RoomAgent(profile, lambda: None, windowed=True)  # the real UdevDeviceSource
+    agent = RoomAgent.from_profile(profile, lambda: None, windowed=True)  # the real UdevDeviceSource
     control = MqttControl(MqttSection(url=broker.url), "r7", version=__version__)
     remote = RemoteControl(agent, control)
     probe = Probe(broker.port)

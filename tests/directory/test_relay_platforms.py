@@ -47,7 +47,7 @@ def room_agent(qtbot, mosquitto_url: str) -> Iterator:
             meeting={"allowed_hosts": ["127.0.0.1"], "display_name": "Room 101", "jitsi_hosts": jitsi_hosts},
             screens=[{"id": "main", "role": "main", "media": True}],
         )
-        agent = RoomAgent(profile, lambda: DirectoryClient(directory_url, room_id=room_id),
+        agent = RoomAgent.from_profile(profile, lambda: DirectoryClient(directory_url, room_id=room_id),
                           windowed=True, devices=FakeDeviceSource())
         agent.start()
         control = MqttControl(profile.mqtt, room_id, version="test")

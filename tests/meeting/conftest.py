@@ -82,7 +82,7 @@ def make_room(qtbot, engine) -> Iterator[Callable[..., RoomAgent]]:
         )
         stub = StubDirectory()
         # No udev here unless a test brings devices: an empty fake keeps other processes' test devices out.
-        agent = RoomAgent(profile, lambda: stub, windowed=True, devices=devices or FakeDeviceSource(),
+        agent = RoomAgent.from_profile(profile, lambda: stub, windowed=True, devices=devices or FakeDeviceSource(),
                           signal_io=signal_io, session_factory=engine)
         agent.stub = stub
         agent.adapter_options.update(options or {})

@@ -11,7 +11,7 @@ from roomagent.serving import run_in_thread
 from tests.demo.fixtures import BbbServer
 from tests.meeting.conftest import join, wait_log
 
-#: The probe runs every HOST_PROBE_S and needs two misses; the guard is far above that.
+#: The probe runs every PROBE_EVERY_S and needs two misses; the guard is far above that.
 OUTAGE_WAIT_MS = 60_000
 
 

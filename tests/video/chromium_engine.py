@@ -3,7 +3,7 @@
 ``pytest -p tests.video.chromium_engine tests/meeting`` runs the meeting adapters' own tests, unchanged,
 on Debian's Chromium (headless, fake camera; ``--no-sandbox`` because tests run as root). It swaps
 the screen window class the composition root builds for one whose session factory is Chromium's, so
-it works whatever ``roomagent.app`` passes by default.
+it works whatever ``roomagent.app`` passes by default (``roomagent.ui.room_windows`` builds the windows).
 """
 
 from __future__ import annotations
@@ -32,5 +32,5 @@ def _chromium_screens(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def chromium_window(*args, **kwargs) -> ScreenWindow:
         return ScreenWindow(*args, **{**kwargs, "session_factory": factory})
 
-    monkeypatch.setattr("roomagent.app.ScreenWindow", chromium_window)
+    monkeypatch.setattr("roomagent.ui.room_windows.ScreenWindow", chromium_window)
     yield

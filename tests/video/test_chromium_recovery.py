@@ -21,7 +21,7 @@ def test_a_reload_after_the_chromium_renderer_gave_up_clears_the_failure(qtbot, 
     profile = RoomProfile(room={"id": "t1", "name": "Test room"}, directory={"url": directory.url},
                           meeting={"allowed_hosts": ["127.0.0.1"]}, kiosk={"engine": "chromium"},
                           screens=[{"id": "left", "media": True}])
-    agent = RoomAgent(profile, lambda: DirectoryClient(profile.directory.url), windowed=True,
+    agent = RoomAgent.from_profile(profile, lambda: DirectoryClient(profile.directory.url), windowed=True,
                       session_factory=functools.partial(ChromiumSession, options=chromium_options))
     agent.start()
     try:
