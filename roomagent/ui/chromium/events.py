@@ -78,57 +78,36 @@ class PageEvents(QObject):
         self._policy = policy
         self._send = send
         self._stopped = False
-        self._target = ""  # our page's target id (= its main frame id)
-        self._page = ""  # flat-mode session id of our page
         self._main_contexts: set[int] = set()
         self._granted: set[str] = set()
-        self._url = ""
         self._failed_url = ""
-        self._title = ""
-        self._renderer_pid = 0
+        # The page as the events tell it: read by the session, written only here (attach, forget, handlers).
+        #: The page's target id (= its main frame id), '' until attached.
+        self.target = ""
+        #: The page's flat-mode DevTools session id, '' until attached.
+        self.page = ""
+        #: The URL the main frame shows ('' before the first navigation).
+        self.url = ""
+        self.title = ""
+        #: The renderer that (most likely) draws the page, 0 when none is known.
+        self.renderer_pid = 0
+        # What the session sets:
         #: ``(html, base_url)``: the local page whose document request is answered with ``html``.
         self.wrapper: tuple[str, str] | None = None
         #: The session waits for the browser's own start page before it navigates (see the session).
         self.awaiting_first_page = False
 
-    # -- what the session reads ------------------------------------------------------------------
-
-    @property
-    def target(self) -> str:
-        """The page's target id ('' until attached)."""
-        return self._target
-
-    @property
-    def page(self) -> str:
-        """The page's flat-mode DevTools session id ('' until attached)."""
-        return self._page
-
-    @property
-    def url(self) -> str:
-        """The URL the main frame shows ('' before the first navigation)."""
-        return self._url
-
-    @property
-    def title(self) -> str:
-        """The page's title."""
-        return self._title
-
-    @property
-    def renderer_pid(self) -> int:
-        """The renderer that (most likely) draws the page, 0 when none is known."""
-        return self._renderer_pid
-
     # -- what the session tells ------------------------------------------------------------------
 
     def attach(self, target: str, page: str = "") -> None:
         """The page is ``target``; ``page`` is its flat-mode session once attached (its contexts start anew)."""
-        self._target, self._page = target, page
+        self.target, self.page = target, page
         self._main_contexts.clear()
 
     def forget(self) -> str:
         """The browser is gone and a new one starts: drop what belonged to the old one; the URL it showed."""
-        last = self._url
-        self._target = self._page = self._url = ""
+        last = self.url
+        self.target = self.page = self.url = ""
         self._granted.clear()
         self.awaiting_first_page = False
         return last
@@ -142,14 +121,14 @@ class PageEvents(QObject):
         if self._stopped:
             return
         handler = self._HANDLERS.get(method)
-        if handler is not None and (session == self._page or not method.startswith(self._PAGE_DOMAINS)):
+        if handler is not None and (session == self.page or not method.startswith(self._PAGE_DOMAINS)):
             handler(self, params)
 
     # -- the handlers ----------------------------------------------------------------------------
 
     def _on_request_paused(self, params: dict[str, Any]) -> None:
         request_id, url = params["requestId"], params["request"]["url"]
-        main_frame = params.get("frameId") == self._target
+        main_frame = params.get("frameId") == self.target
         if main_frame and self.wrapper is not None and url.split("#", 1)[0] == self.wrapper[1].split("#", 1)[0]:
             body = base64.b64encode(self.wrapper[0].encode("utf-8")).decode("ascii")
             self._send("Fetch.fulfillRequest", {"requestId": request_id, "responseCode": 200, "body": body,
@@ -188,19 +167,19 @@ class PageEvents(QObject):
         frame = params["frame"]
         if frame.get("parentId"):
             return
-        self._url = frame.get("url", "")
+        self.url = frame.get("url", "")
         self._failed_url = frame.get("unreachableUrl", "")
 
     def _on_load_event(self, _params: dict[str, Any]) -> None:
         if self.awaiting_first_page:
             self.first_page_loaded.emit()
             return
-        # The browser's own start page (committed before we attached, so _url may still be empty) is
+        # The browser's own start page (committed before we attached, so url may still be empty) is
         # not a page the session asked for; a load of ours always follows its frameNavigated.
-        if not self._url or self._url == FIRST_PAGE:
+        if not self.url or self.url == FIRST_PAGE:
             return
         ok = not self._failed_url
-        url = self._failed_url or self._url
+        url = self._failed_url or self.url
         if ok:
             log.info("[%s] loaded %s", self._session_id, redact_url(url))
         else:
@@ -213,12 +192,12 @@ class PageEvents(QObject):
         # loaded, and a crashed renderer is replaced by a new process (older ones hold the start page).
         renderers = [int(p["id"]) for p in (result or {}).get("processInfo", []) if p.get("type") == "renderer"]
         if renderers:
-            self._renderer_pid = max(renderers, key=_start_ticks)
+            self.renderer_pid = max(renderers, key=_start_ticks)
 
     def _on_context_created(self, params: dict[str, Any]) -> None:
         context = params["context"]
         aux = context.get("auxData") or {}
-        if aux.get("frameId") == self._target and aux.get("isDefault"):
+        if aux.get("frameId") == self.target and aux.get("isDefault"):
             self._main_contexts.add(context["id"])
 
     def _on_context_destroyed(self, params: dict[str, Any]) -> None:
@@ -232,7 +211,7 @@ class PageEvents(QObject):
         if params.get("executionContextId") not in self._main_contexts:
             return
         if params.get("name") == TITLE_BINDING:
-            self._title = str(params.get("payload", ""))
+            self.title = str(params.get("payload", ""))
             return
         if params.get("name") != BINDING_NAME:
             return
@@ -248,7 +227,7 @@ class PageEvents(QObject):
     def _on_attached_to_target(self, params: dict[str, Any]) -> None:
         # Only new pages are auto-attached (the filter); ours was attached by hand and is not among them.
         popup = params["targetInfo"]["targetId"]
-        if self._target and popup != self._target:
+        if self.target and popup != self.target:
             # Its document request is held (Fetch, never answered) so nothing is fetched; it is let go
             # from its debugger pause first, because its opener's renderer waits for it to start.
             child = params["sessionId"]
@@ -260,17 +239,17 @@ class PageEvents(QObject):
     def _on_target_created(self, params: dict[str, Any]) -> None:
         # Safety net: any other page in this browser (one the auto-attach missed) is closed too.
         info = params["targetInfo"]
-        if self._target and info.get("type") == "page" and info["targetId"] != self._target and info.get("attached") is False:
+        if self.target and info.get("type") == "page" and info["targetId"] != self.target and info.get("attached") is False:
             self._send("Target.closeTarget", {"targetId": info["targetId"]}, session="")
 
     def _on_target_info_changed(self, params: dict[str, Any]) -> None:
         # Sent when a navigation commits (title then = the URL until the document names itself).
         info = params["targetInfo"]
-        if info["targetId"] == self._target:
-            self._title = info.get("title", "")
+        if info["targetId"] == self.target:
+            self.title = info.get("title", "")
 
     def _on_target_crashed(self, params: dict[str, Any]) -> None:
-        if params.get("targetId") == self._target:
+        if params.get("targetId") == self.target:
             self.crashed.emit(str(params.get("status", "crashed")), int(params.get("errorCode", 0)))
 
     def _on_download(self, params: dict[str, Any]) -> None:
