@@ -39,6 +39,7 @@ from roomagent.ui.panel import Panel
 from roomagent.ui.rendering import RenderingChoice
 from roomagent.ui.room_windows import RoomWindows
 from roomagent.ui.screen import ScreenWindow
+from roomagent.ui.session import ScreenSession
 from roomagent.workers import RoomWorkers
 
 log = logging.getLogger("roomagent")
@@ -367,7 +368,7 @@ class RoomAgent(QObject):
             self._leaving.add(adapter)
             adapter.leave(closed)
 
-    def open_session(self, screen_id: str, media: bool):
+    def open_session(self, screen_id: str, media: bool) -> ScreenSession:
         """Open a locked-down session on a room screen (nothing loaded yet)."""
         window = self.windows[screen_id]
         session = window.open_session(None, list(self.profile.meeting.allowed_hosts), media)

@@ -15,8 +15,9 @@ ended(reason) / kicked      ``MeetingEnded(reason, kicked)``
 a command's outcome         ``ActionDone(action, ok, command_id, origin, …)``
 ==========================  ==================================================================
 
-Adapters use only the browser-session interface (load, load_html, add_script, enable_bridge +
-message, run_json, reload, unload, close), so they run unchanged on any screen engine.
+Adapters use only the screen-session interface (:class:`roomagent.ui.session.ScreenSession`: load,
+load_html, add_script, enable_bridge + message, run_json, reload, unload, close), so they run unchanged
+on any screen engine.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -35,6 +36,9 @@ from roomagent.core.hosts import url_host
 from roomagent.core.layouts import Layout
 from roomagent.core.sources import SourceState
 from roomagent.core.state import ErrorKind, MeetingInfo, ScreenState
+
+if TYPE_CHECKING:
+    from roomagent.ui.session import ScreenSession
 
 log = logging.getLogger("roomagent.meeting")
 
@@ -72,7 +76,7 @@ class JoinRequest:
 class SessionHost(Protocol):
     """Opens and closes browser sessions on the room's screens (implemented by the composition root)."""
 
-    def open_session(self, screen_id: str, media: bool):
+    def open_session(self, screen_id: str, media: bool) -> ScreenSession:
         """A fresh, locked-down session shown on ``screen_id``; nothing loaded yet."""
 
     def close_session(self, screen_id: str) -> None:
@@ -101,7 +105,7 @@ class MeetingAdapter(QObject):
         self._host = host
         self._emit = emit
         self._net = net
-        self.sessions: dict[str, Any] = {}
+        self.sessions: dict[str, ScreenSession] = {}
         self.joined: set[str] = set()
         self.closing = False
         self._job_done.connect(self._on_job_done)
@@ -161,12 +165,12 @@ class MeetingAdapter(QObject):
         """Stop reporting and release resources without touching the pages (a rejoin replaces them)."""
         self.closing = True
 
-    def _say_goodbye(self, screen_id: str, session) -> None:
+    def _say_goodbye(self, screen_id: str, session: ScreenSession) -> None:
         """Platform hook: what a page does before it is closed (default: unload it)."""
         session.unload()
 
     # -- helpers for subclasses ---------------------------------------------------------------------
-    def open(self, screen_id: str, media: bool):
+    def open(self, screen_id: str, media: bool) -> ScreenSession:
         """Open a session on ``screen_id`` through the host and remember it."""
         session = self._host.open_session(screen_id, media)
         self.sessions[screen_id] = session

@@ -1,8 +1,5 @@
-"""The kiosk browser engine behind one small interface (DESIGN.md §4).
-
-:class:`BrowserSession` is everything a meeting adapter may use: load a URL, inject a script at
-document creation, evaluate an expression and get JSON back, and four signals. QtWebEngine types stay
-inside this module so a second engine could stand behind the same interface.
+"""The QtWebEngine screen engine: :class:`BrowserSession` implements the screen-session interface
+(:class:`roomagent.ui.session.ScreenSession`, DESIGN.md §4). QtWebEngine types stay inside this module.
 
 Each session owns one off-the-record ``QWebEngineProfile`` (cookies, cache and storage only in
 memory), one page and one view, and is locked down: navigation only to allowed hosts, no popups,
@@ -11,11 +8,9 @@ downloads, file access, devtools or JS dialogs, camera/microphone only for the m
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
@@ -32,7 +27,7 @@ from PySide6.QtWebEngineCore import (
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
-from roomagent.core.hosts import host_allowed, redact_url, url_host
+from roomagent.core.hosts import redact_url
 from roomagent.ui.bridge import BOOTSTRAP_JS, CHANNEL_OBJECT, PageBridge, qwebchannel_js
 from roomagent.ui.lifetime import delete_later
 from roomagent.ui.lockdown import (  # noqa: F401 - re-exported: the lockdown is part of this interface
@@ -44,6 +39,8 @@ from roomagent.ui.lockdown import (  # noqa: F401 - re-exported: the lockdown is
     navigation_verdict,
     remote_debugging_setting,
 )
+from roomagent.ui.page_policy import JsonCallback, blocked_local_resource, dialog_answer, json_wrapper, unwrap_json
+from roomagent.ui.session import ScreenSession
 
 log = logging.getLogger(__name__)
 js_log = logging.getLogger(__name__ + ".js")
@@ -55,10 +52,6 @@ MEDIA_PERMISSIONS = frozenset(
         QWebEnginePermission.PermissionType.MediaAudioVideoCapture,
     }
 )
-# Chromium refuses file: links from web pages itself, before Qt is asked; this console message is
-# the only trace of it, so it is turned into a "file" refusal.
-_LOCAL_RESOURCE_PREFIX = "Not allowed to load local resource: "
-
 _W = QWebEnginePage.WebAction
 _BLOCKED_ACTIONS: dict[QWebEnginePage.WebAction, str] = {
     _W.InspectElement: "devtools",
@@ -71,20 +64,6 @@ _BLOCKED_ACTIONS: dict[QWebEnginePage.WebAction, str] = {
     _W.OpenLinkInNewTab: "popup",
     _W.OpenLinkInNewBackgroundTab: "popup",
 }
-
-JsonCallback = Callable[[Any, "str | None"], None]
-
-
-def _json_wrapper(expression: str) -> str:
-    # runJavaScript hands objects back as '' — so everything crosses as a JSON string, and errors
-    # are caught in the page so the caller learns what went wrong. The newline lets an expression
-    # end in a // comment.
-    return (
-        "(() => { try { const v = (() => (" + expression + "\n))();"
-        " return JSON.stringify({ok: true, value: v === undefined ? null : v}); }"
-        " catch (e) { return JSON.stringify({ok: false, error: String(e)}); } })()"
-    )
-
 
 class _KioskPage(QWebEnginePage):
     """A page that asks its session about every navigation and refuses dialogs, windows and files."""
@@ -111,49 +90,37 @@ class _KioskPage(QWebEnginePage):
         super().triggerAction(action, checked)
 
     def javaScriptConsoleMessage(self, level, message: str, line: int, source: str) -> None:
-        if message.startswith(_LOCAL_RESOURCE_PREFIX):
-            self._session._refuse("file", message[len(_LOCAL_RESOURCE_PREFIX) :].strip())
+        # Chromium refuses file: links from web pages itself, before Qt is asked; its console message
+        # is the only trace of it, so it is turned into a "file" refusal.
+        blocked = blocked_local_resource(message)
+        if blocked is not None:
+            self._session._refuse("file", blocked)
         js_log.debug("[%s] %s:%d %s", self._session.session_id, source, line, message)
 
     # A modal dialog on an unattended projector would block the meeting forever: answer for the user.
     def javaScriptAlert(self, origin: QUrl, message: str) -> None:
-        self._answered("alert", origin, message, "OK")
+        self._answered("alert", origin, message)
 
     def javaScriptConfirm(self, origin: QUrl, message: str) -> bool:
-        self._answered("confirm", origin, message, "Cancel")
-        return False
+        return self._answered("confirm", origin, message)
 
     def javaScriptPrompt(self, origin: QUrl, message: str, default: str) -> tuple[bool, str]:
-        self._answered("prompt", origin, message, "Cancel")
-        return False, ""
+        return self._answered("prompt", origin, message), ""
 
-    def _answered(self, dialog: str, origin: QUrl, message: str, answer: str) -> None:
-        sid = self._session.session_id
+    def _answered(self, dialog: str, origin: QUrl, message: str) -> bool:
+        accept = dialog_answer(dialog)
+        sid, answer = self._session.session_id, "OK" if accept else "Cancel"
         log.info("[%s] answered %s() from %s with %s: %s", sid, dialog, origin.toString(), answer, message)
+        return accept
 
     def chooseFiles(self, mode, old_files, mime_types) -> list[str]:
         self._session._refuse("file", "file chooser")
         return []
 
 
-class BrowserSession(QObject):
-    """One locked-down browser session (profile + page + view) for one screen and one meeting.
-
-    Signals: ``loaded(ok, url)`` when a main-frame load finishes (refused navigations do not count);
-    ``refused(kind, detail)`` for everything the lockdown blocked, kind in ``REFUSAL_KINDS``;
-    ``crashed(status, exit_code)`` when the renderer dies (the page is then reloaded);
-    ``gave_up(crashes)`` when it died ``CRASH_LIMIT`` times within ``CRASH_WINDOW_S`` and is left alone.
-    """
-
-    loaded = Signal(bool, str)
-    refused = Signal(str, str)
-    crashed = Signal(str, int)
-    gave_up = Signal(int)
-    #: The main frame was refused a navigation (``url``), e.g. a redirect to a host not on the allow-list:
-    #: the page it was heading for will never load. Emitted after ``refused``.
-    navigation_refused = Signal(str)
-    #: A JSON object a page script sent with ``window.__roomagent.post(obj)`` (after :meth:`enable_bridge`).
-    message = Signal(object)
+class BrowserSession(ScreenSession):
+    """One locked-down QtWebEngine session (profile + page + view) for one screen and one meeting; the
+    signals and the contract of each method are :class:`~roomagent.ui.session.ScreenSession`'s."""
 
     def __init__(
         self,
@@ -164,21 +131,14 @@ class BrowserSession(QObject):
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__()
+        super().__init__(session_id, allowed_hosts, media, clock=clock)
         setting = remote_debugging_setting()
         if setting:
             raise KioskLockdownError(f"{setting} is set: a kiosk must not expose a remote debugging port")
-        self.session_id = session_id
-        self.media = media
-        self._allowed = list(allowed_hosts)
         self._start_url = ""
         self._start_html: tuple[str, str] | None = None
         self._expect_html = False
-        self._unloading = False
-        self._closed = False
         self._channel: QWebChannel | None = None
-        self._budget = CrashBudget(clock=clock)
-        self.setObjectName(f"BrowserSession:{session_id}")
 
         # No parent: the profile must outlive the page, so close() deletes it only after the page.
         self._profile = QWebEngineProfile()  # no storage name = off the record, memory only
@@ -227,36 +187,23 @@ class BrowserSession(QObject):
 
     @property
     def widget(self) -> QWidget:
-        """The widget that shows the page (put it in a layout; do not delete it yourself)."""
         return self._view
 
     @property
     def url(self) -> str:
-        """The URL of the page currently shown ('' before the first load or after close)."""
         return "" if self._closed else self._page.url().toString()
 
     @property
     def title(self) -> str:
-        """The page's document title ('' after close)."""
         return "" if self._closed else self._page.title()
 
     @property
     def renderer_pid(self) -> int:
-        """Process id of the page's renderer (0 when there is none), for diagnostics."""
         return 0 if self._closed else int(self._page.renderProcessPid())
 
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`close` ran."""
-        return self._closed
-
     def load(self, url: str) -> None:
-        """Load ``url``. Its host is trusted from now on (the caller vetted it); the crash budget restarts."""
-        if self._closed:
-            raise RuntimeError(f"session {self.session_id} is closed")
-        host = url_host(url)
-        if host and not host_allowed(host, self._allowed):
-            self._allowed.append(host)
+        self._check_open()
+        self._policy.trust(url)
         self._start_url = url
         self._start_html = None
         self._budget.reset()
@@ -264,16 +211,8 @@ class BrowserSession(QObject):
         self._page.load(QUrl(url))
 
     def load_html(self, html: str, base_url: str) -> None:
-        """Show ``html`` (a local wrapper page) as if it came from ``base_url``, whose host is trusted from now on.
-
-        The page gets ``base_url``'s origin, so it may load scripts from that host and the permission
-        policy treats it like a page of that host.
-        """
-        if self._closed:
-            raise RuntimeError(f"session {self.session_id} is closed")
-        host = url_host(base_url)
-        if host and not host_allowed(host, self._allowed):
-            self._allowed.append(host)
+        self._check_open()
+        self._policy.trust(base_url)
         self._start_url = ""
         self._start_html = (html, base_url)
         self._budget.reset()
@@ -283,8 +222,6 @@ class BrowserSession(QObject):
         self._page.setHtml(html, QUrl(base_url))
 
     def unload(self) -> None:
-        """Navigate the page to ``about:blank`` so its ``pagehide``/``unload`` handlers run (a meeting
-        client says goodbye to its server there); ``loaded`` reports ``about:blank`` when done."""
         if self._closed or self._unloading:
             return
         self._unloading = True
@@ -292,13 +229,7 @@ class BrowserSession(QObject):
         self._start_url = "about:blank"
         self._page.load(QUrl("about:blank"))
 
-    @property
-    def unloading(self) -> bool:
-        """True once :meth:`unload` was called."""
-        return self._unloading
-
     def enable_bridge(self) -> None:
-        """Let page scripts post JSON objects to :attr:`message` (``window.__roomagent.post``). Call before loading."""
         if self._channel is not None or self._closed:
             return
         bridge = PageBridge(self.session_id, self)
@@ -310,12 +241,8 @@ class BrowserSession(QObject):
         self.add_script("roomagent-bridge", BOOTSTRAP_JS)
 
     def add_script(self, name: str, source: str) -> None:
-        """Inject ``source`` at document creation in the page's main world, replacing a script of that name.
-
-        Runs in the main frame only: the meeting client lives there, and sub-frames may hold foreign
-        content that must not see our hooks. Takes effect from the next document on, so add scripts
-        before :meth:`load`.
-        """
+        # Main frame only: the meeting client lives there, and sub-frames may hold foreign content that
+        # must not see our hooks.
         scripts = self._page.scripts()
         for old in scripts.find(name):
             scripts.remove(old)
@@ -328,34 +255,13 @@ class BrowserSession(QObject):
         scripts.insert(script)
 
     def run_json(self, js_expression: str, callback: JsonCallback) -> None:
-        """Evaluate ``js_expression`` in the page, then ``callback(value, None)`` or ``callback(None, error)``.
-
-        The value crosses as JSON, so it is a dict/list/str/number/bool/None. A thrown exception or a
-        syntax error becomes the error string. Promises are not awaited. If the session closes first
-        the callback is not called.
-        """
-        if self._closed:
-            raise RuntimeError(f"session {self.session_id} is closed")
+        self._check_open()
 
         def _on_result(raw: object) -> None:
-            if self._closed:
-                return
-            if not isinstance(raw, str) or not raw:
-                callback(None, "script did not run (syntax error, or no document)")
-                return
-            try:
-                reply = json.loads(raw)
-            except ValueError as exc:
-                callback(None, f"unreadable result: {exc}")
-                return
-            if reply.get("ok"):
-                callback(reply.get("value"), None)
-            else:
-                callback(None, str(reply.get("error") or "unknown error"))
+            if not self._closed:
+                callback(*unwrap_json(raw, "script did not run (syntax error, or no document)"))
 
-        self._page.runJavaScript(
-            _json_wrapper(js_expression), QWebEngineScript.ScriptWorldId.MainWorld, _on_result
-        )
+        self._page.runJavaScript(json_wrapper(js_expression), QWebEngineScript.ScriptWorldId.MainWorld, _on_result)
 
     def close(self) -> None:
         """Tear down view, page and then profile (cookies, storage, cache are gone with it). Idempotent.
@@ -394,20 +300,14 @@ class BrowserSession(QObject):
             return True
         if self._unloading and main_frame and url == "about:blank":
             return True
-        kind = navigation_verdict(url, main_frame=main_frame, allowed_hosts=self._allowed)
+        kind = self._policy.verdict(url, main_frame=main_frame)
         if kind is None:
             return True
         frame = "main frame" if main_frame else "sub-frame"
         self._refuse(kind, url, f"({nav_type.name}, {frame})")
         if main_frame:
-            QTimer.singleShot(0, self, lambda: self.navigation_refused.emit(url))
+            self._refuse_navigation(url)
         return False
-
-    def _refuse(self, kind: str, detail: str, note: str = "") -> None:
-        log.warning("[%s] refused %s: %s %s", self.session_id, kind, detail, note)
-        # Emitted from the event loop, not from inside Chromium's callback, so a listener may even
-        # close the session in response.
-        QTimer.singleShot(0, self, lambda: self.refused.emit(kind, detail))
 
     def _on_loading_changed(self, info: QWebEngineLoadingInfo) -> None:
         S = QWebEngineLoadingInfo.LoadStatus
@@ -451,7 +351,7 @@ class BrowserSession(QObject):
     def _on_permission_requested(self, permission: QWebEnginePermission) -> None:
         kind = permission.permissionType()
         origin = permission.origin().toString()
-        origin_ok = host_allowed(url_host(origin), self._allowed)
+        origin_ok = self._policy.allows(origin)
         if self.media and origin_ok and kind in MEDIA_PERMISSIONS and not self._closed:
             permission.grant()
             log.info("[%s] granted %s to %s", self.session_id, kind.name, origin)
@@ -472,21 +372,11 @@ class BrowserSession(QObject):
             return
         name = status.name.removesuffix("TerminationStatus").lower()
         log.warning("[%s] renderer terminated: %s (exit code %d)", self.session_id, name, exit_code)
-        self.crashed.emit(name, exit_code)
-        if self._budget.record():
+        if self._crash_allows_reload(name, exit_code):
             # Reload from the event loop, not from inside the termination notification.
             QTimer.singleShot(0, self, self._reload_after_crash)
-            return
-        log.error(
-            "[%s] renderer crashed %d times within %.0f s; not reloading",
-            self.session_id,
-            self._budget.recent,
-            CRASH_WINDOW_S,
-        )
-        self.gave_up.emit(self._budget.recent)
 
     def reload(self) -> None:
-        """Reload the page shown, past the cache (a moderator's ``reload`` is meant to fetch it anew)."""
         self._reload(QWebEnginePage.WebAction.ReloadAndBypassCache)
 
     def _reload_after_crash(self) -> None:
@@ -504,7 +394,6 @@ class BrowserSession(QObject):
             self._page.load(QUrl(self._start_url))
         else:
             self._page.triggerAction(action)
-
 
 
 class EngineWarmUp(QObject):

@@ -12,10 +12,13 @@ Chromium engine's browser for it runs headless so no window flashes on a project
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
+
+if TYPE_CHECKING:
+    from roomagent.ui.engine import SessionFactory
+    from roomagent.ui.session import ScreenSession
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +74,10 @@ class CodecProbe(QObject):
 
     done = Signal(dict)
 
-    def __init__(self, factory: Callable[..., Any], parent: QObject | None = None) -> None:
+    def __init__(self, factory: SessionFactory, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._factory = factory
-        self._session: Any = None
+        self._session: ScreenSession | None = None
         self._finished = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -82,10 +85,10 @@ class CodecProbe(QObject):
 
     def start(self) -> None:
         """Open the throw-away page and ask it."""
-        self._session = self._factory("codec-probe", [], False, None)
-        self._session.loaded.connect(self._on_loaded)
+        session = self._session = self._factory("codec-probe", [], False, None)
+        session.loaded.connect(self._on_loaded)
         self._timer.start(int(PROBE_TIMEOUT_S * 1000))
-        self._session.load_html(PROBE_HTML, PROBE_URL)
+        session.load_html(PROBE_HTML, PROBE_URL)
 
     def stop(self) -> None:
         """Give up (the agent is stopping): close the throw-away session now; ``done`` is not emitted."""
@@ -96,7 +99,7 @@ class CodecProbe(QObject):
             session.close()
 
     def _on_loaded(self, ok: bool, _url: str) -> None:
-        if self._finished:
+        if self._finished or self._session is None:
             return
         if not ok:
             self._finish({}, "the probe page did not load")

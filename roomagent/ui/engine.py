@@ -1,8 +1,8 @@
 """Which browser engine stands behind the screen windows, chosen from the profile's ``[kiosk]`` section.
 
-Both engines offer the interface of :class:`roomagent.ui.browser.BrowserSession`; a *session factory*
-is a callable with that constructor's signature ``(session_id, allowed_hosts, media, parent)``, handed
-to :class:`~roomagent.ui.screen.ScreenWindow`. The meeting adapters never learn which engine runs.
+Both engines implement the screen-session interface :class:`roomagent.ui.session.ScreenSession`; a
+:class:`SessionFactory` makes sessions of the room's engine and is handed to
+:class:`~roomagent.ui.screen.ScreenWindow`. The meeting adapters never learn which engine runs.
 
 * ``qtwebengine`` — Chromium inside this process (PySide6's QtWebEngine, Chromium 140).
 * ``chromium`` — Debian's Chromium, one browser process per screen session, over the DevTools pipe
@@ -28,15 +28,26 @@ import shutil
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from roomagent.profile import KioskSection
 from roomagent.ui.rendering import RenderingChoice, chromium_flags
 
+if TYPE_CHECKING:  # Qt stays out of this module until a session is made
+    from PySide6.QtWidgets import QWidget
+
+    from roomagent.ui.session import ScreenSession
+
 log = logging.getLogger(__name__)
 
-#: ``factory(session_id, allowed_hosts, media, parent)`` -> a session (BrowserSession or ChromiumSession).
-SessionFactory = Callable[..., Any]
+
+class SessionFactory(Protocol):
+    """Makes a screen session of the room's engine (a BrowserSession or a ChromiumSession)."""
+
+    def __call__(self, session_id: str, allowed_hosts: list[str], media: bool,
+                 parent: QWidget | None = None) -> ScreenSession: ...
+
+
 #: The development-only switch (tests, ``make demo`` as root) that lets Chromium run without its sandbox.
 NO_SANDBOX_ENV = "QTWEBENGINE_DISABLE_SANDBOX"
 #: ``chromium --version`` answers in ~0.1 s; a browser that needs longer to say its version is broken.

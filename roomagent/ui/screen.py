@@ -1,7 +1,7 @@
 """One frameless full-screen window per room screen: the idle card, or the meeting's browser session.
 
-The window owns at most one :class:`~roomagent.ui.browser.BrowserSession` at a time, stacked over
-the idle card; closing the session destroys its profile and brings the idle card back. A banner
+The window owns at most one :class:`~roomagent.ui.session.ScreenSession` at a time (of the room's
+engine, see :mod:`roomagent.ui.engine`), stacked over the idle card; closing the session destroys its profile and brings the idle card back. A banner
 (``show_notice``) can sit on top of either, e.g. "Reconnecting…".
 """
 
@@ -17,9 +17,11 @@ from PySide6.QtWidgets import QLayout, QStackedLayout, QWidget
 
 from roomagent.devices.preview import VlcPreview
 from roomagent.ui.browser import BrowserSession
+from roomagent.ui.engine import SessionFactory
 from roomagent.ui.i18n import tr
 from roomagent.ui.idle_card import FONT_FAMILY, IdleCard
 from roomagent.ui.labels import plain_label
+from roomagent.ui.session import ScreenSession
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +37,11 @@ class ScreenWindow(QWidget):
         language: str = "en",
         clock: Callable[[], datetime] = datetime.now,
         parent: QWidget | None = None,
-        session_factory: Callable[..., BrowserSession] = BrowserSession,
+        session_factory: SessionFactory = BrowserSession,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window | Qt.WindowType.FramelessWindowHint)
         self.screen_id = screen_id
-        # The room's engine (roomagent.ui.engine): BrowserSession, or a class with its interface.
+        # The room's engine (roomagent.ui.engine): BrowserSession unless told otherwise.
         self._session_factory = session_factory
         self.language = language
         self.setObjectName(f"screen:{screen_id}")
@@ -47,7 +49,7 @@ class ScreenWindow(QWidget):
         self.setWindowTitle(f"roomagent – {room_name} – {screen_id}")
         self.setCursor(Qt.CursorShape.BlankCursor)  # nobody points at a projector
         self.setStyleSheet("ScreenWindow { background: #0d1b2e; }")
-        self._session: BrowserSession | None = None
+        self._session: ScreenSession | None = None
         self._sessions_opened = 0
         self._own_notice: str | None = None
         self._preview: VlcPreview | None = None
@@ -94,7 +96,7 @@ class ScreenWindow(QWidget):
     # -- sessions --------------------------------------------------------------------------------
 
     @property
-    def session(self) -> BrowserSession | None:
+    def session(self) -> ScreenSession | None:
         """The open browser session, or ``None`` while the idle card shows."""
         return self._session
 
@@ -108,7 +110,7 @@ class ScreenWindow(QWidget):
         """True while the idle card is the visible page of the window."""
         return self._stack.currentWidget() is self._idle
 
-    def open_session(self, url: str | None, allowed_hosts: list[str], media: bool) -> BrowserSession:
+    def open_session(self, url: str | None, allowed_hosts: list[str], media: bool) -> ScreenSession:
         """Open a fresh locked-down session over the idle card (closing any previous one) and load ``url``
         (``None``: load nothing yet — a meeting adapter prepares the session and loads it)."""
         self.close_session()

@@ -1,5 +1,6 @@
 """A screen session in Debian's Chromium, driven over the DevTools pipe: the second engine behind the
-interface of :class:`roomagent.ui.browser.BrowserSession` (DESIGN.md §4; why: README "Screen engines").
+screen-session interface :class:`roomagent.ui.session.ScreenSession` (DESIGN.md §4; why: README
+"Screen engines").
 
 Each session is one browser process with its own user-data-dir (deleted on close), one page, and the
 same lockdown as the QtWebEngine session, enforced through the protocol:
@@ -13,6 +14,10 @@ same lockdown as the QtWebEngine session, enforced through the protocol:
   origins get camera and microphone (``Browser.grantPermissions``, which rejects everything else);
 * a crashed renderer is reloaded within the :class:`~roomagent.ui.lockdown.CrashBudget`; so is a browser
   that died as a whole (it is restarted, scripts and bridge included).
+
+The session starts, attaches, places and tears down the browser; what each DevTools event means for the
+page (the policy above, the page's URL and title, the bridge) is decided by the
+:class:`~roomagent.ui.chromium.events.PageEvents` object it owns.
 
 The widget is a plain dark placeholder in the screen window; Chromium's own window lies on top of the
 same geometry (``--kiosk`` on that display, or an ``--app`` window in windowed mode) and follows the
@@ -41,15 +46,14 @@ from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QWidget
 
-from roomagent.core.hosts import host_allowed, redact_url, url_host
+from roomagent.core.hosts import redact_url
 from roomagent.session.sway import chromium_app_id
 from roomagent.session.swayipc import SwayError, find_socket, run_command
-from roomagent.ui.browser import JsonCallback, _json_wrapper
-from roomagent.ui.chromium.cdp import CdpPipe
+from roomagent.ui.chromium.cdp import CdpPipe, Reply
 from roomagent.ui.chromium.events import PageEvents
 from roomagent.ui.chromium.process import FIRST_PAGE, ChromiumProcess, LaunchOptions
 from roomagent.ui.chromium.scripts import (
@@ -61,7 +65,8 @@ from roomagent.ui.chromium.scripts import (
     main_frame_only,
 )
 from roomagent.ui.lifetime import delete_later
-from roomagent.ui.lockdown import CRASH_WINDOW_S, CrashBudget, navigation_verdict
+from roomagent.ui.page_policy import JsonCallback, json_wrapper, unwrap_json
+from roomagent.ui.session import ScreenSession
 
 log = logging.getLogger(__name__)
 
@@ -97,54 +102,36 @@ def wayland_args(session_id: str) -> tuple[str, ...]:
     return ("--ozone-platform=wayland", f"--class={chromium_app_id(screen_of(session_id))}")
 
 
-class ChromiumSession(QObject, PageEvents):
-    """One locked-down Chromium browser for one screen and one meeting; see the module docstring and
-    :class:`~roomagent.ui.browser.BrowserSession` for the interface."""
-
-    loaded = Signal(bool, str)
-    refused = Signal(str, str)
-    crashed = Signal(str, int)
-    gave_up = Signal(int)
-    #: The main frame was refused a navigation (see BrowserSession.navigation_refused).
-    navigation_refused = Signal(str)
-    message = Signal(object)
+class ChromiumSession(ScreenSession):
+    """One locked-down Chromium browser for one screen and one meeting; see the module docstring, and
+    :class:`~roomagent.ui.session.ScreenSession` for the signals and the contract of each method."""
 
     def __init__(self, session_id: str, allowed_hosts: list[str], media: bool, parent: QWidget | None = None,
                  *, options: LaunchOptions | None = None, clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__()
-        self.session_id = session_id
-        self.media = media
-        self._allowed = list(allowed_hosts)
+        super().__init__(session_id, allowed_hosts, media, clock=clock)
         self._options = options or LaunchOptions()
-        self._budget = CrashBudget(clock=clock)
+        self._events = PageEvents(session_id, media, self._policy, self._send, self)
+        self._events.loaded.connect(self.loaded)
+        self._events.message.connect(self.message)
+        self._events.refused.connect(self._refuse)
+        self._events.navigation_refused.connect(self._refuse_navigation)
+        self._events.crashed.connect(lambda status, code: self._crashed(status, code, restart=False))
+        self._events.first_page_loaded.connect(self._become_ready)
         self._placeholder = QWidget(parent)
         self._placeholder.setObjectName(f"screen-view:{session_id}")
         self._placeholder.setStyleSheet("background: #101826;")  # what shows for the moment Chromium starts
         self._process: ChromiumProcess | None = None
         self._pipe: CdpPipe | None = None
-        self._target = ""  # our page's target id (= its main frame id)
-        self._page = ""  # flat-mode session id of our page
         self._queued: list[Callable[[], None]] = []  # page commands waiting for the page to be attached
         self._scripts: dict[str, str] = {}  # name -> source, re-added after a browser restart
         self._script_ids: dict[str, str] = {}
         self._bridge = False
-        self._main_contexts: set[int] = set()
-        self._granted: set[str] = set()
         self._start_url = ""
-        self._start_html: tuple[str, str] | None = None
-        self._url = ""
-        self._title = ""
-        self._failed_url = ""
-        self._renderer_pid = 0
-        self._unloading = False
-        self._closed = False
         self._window: QWidget | None = None
         self._notice: QLabel | None = None  # the screen window's banner, mirrored into the page
         self._notice_text = ""
         self._full_screen_at_start = False
         self._ready = False  # attached, and the browser's start page has loaded: commands go out at once
-        self._awaiting_first_page = False
-        self.setObjectName(f"ChromiumSession:{session_id}")
 
     # -- the interface ---------------------------------------------------------------------------
 
@@ -155,69 +142,53 @@ class ChromiumSession(QObject, PageEvents):
 
     @property
     def url(self) -> str:
-        """URL of the page shown ('' before the first load or after close)."""
-        return "" if self._closed else self._url
+        return "" if self._closed else self._events.url
 
     @property
     def title(self) -> str:
-        """The page's title ('' after close)."""
-        return "" if self._closed else self._title
+        return "" if self._closed else self._events.title
 
     @property
     def renderer_pid(self) -> int:
         """A renderer process of this browser (0 when none is known), for diagnostics."""
-        return 0 if self._closed else self._renderer_pid
+        return 0 if self._closed else self._events.renderer_pid
 
     @property
     def browser_pid(self) -> int:
         """The browser process (0 before start or after close)."""
         return self._process.pid if self._process is not None and not self._closed else 0
 
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`close` ran."""
-        return self._closed
-
-    @property
-    def unloading(self) -> bool:
-        """True once :meth:`unload` was called."""
-        return self._unloading
-
     def load(self, url: str) -> None:
-        """Load ``url``; its host is trusted from now on; the crash budget restarts."""
         self._check_open()
-        self._trust(url)
+        self._policy.trust(url)
         # A browser-initiated navigation passes no Fetch interception when it is not http(s): judge it here.
-        kind = navigation_verdict(url, main_frame=True, allowed_hosts=self._allowed)
+        kind = self._policy.verdict(url, main_frame=True)
         if kind is not None:
             self._refuse(kind, url, "(load)")
-            QTimer.singleShot(0, self, lambda: self.navigation_refused.emit(url))
+            self._refuse_navigation(url)
             return
-        self._start_url, self._start_html = url, None
+        self._start_url, self._events.wrapper = url, None
         self._budget.reset()
         log.info("[%s] loading %s", self.session_id, redact_url(url))
         self._page_do(lambda: self._navigate(url))
 
     def load_html(self, html: str, base_url: str) -> None:
-        """Show ``html`` as the document at ``base_url`` (its origin, its permissions); the host is trusted."""
         self._check_open()
-        self._trust(base_url)
-        self._start_url, self._start_html = "", (html, base_url)
+        self._policy.trust(base_url)
+        self._start_url, self._events.wrapper = "", (html, base_url)
         self._budget.reset()
         log.info("[%s] loading a local page as %s", self.session_id, redact_url(base_url))
-        # The request for base_url is answered with the html in _on_request_paused.
+        # The request for base_url is answered with the html (PageEvents._on_request_paused).
         self._page_do(lambda: self._navigate(base_url))
 
     def unload(self) -> None:
-        """Navigate to ``about:blank`` so the page's ``pagehide``/``unload`` handlers run."""
         if self._closed or self._unloading:
             return
         self._unloading = True
-        self._start_html, self._start_url = None, "about:blank"
+        self._events.wrapper, self._start_url = None, "about:blank"
         self._page_do(lambda: self._navigate("about:blank"))
 
     def enable_bridge(self) -> None:
-        """Let page scripts post JSON objects to :attr:`message` (``window.__roomagent.post``). Call before loading."""
         if self._bridge or self._closed:
             return
         self._bridge = True
@@ -225,13 +196,11 @@ class ChromiumSession(QObject, PageEvents):
         self.add_script("roomagent-bridge", BOOTSTRAP_JS)
 
     def add_script(self, name: str, source: str) -> None:
-        """Run ``source`` at document creation in the main frame's main world (replacing ``name``)."""
         self._check_open()
         self._scripts[name] = source
         self._page_do(lambda: self._install_script(name))
 
     def run_json(self, js_expression: str, callback: JsonCallback) -> None:
-        """Evaluate ``js_expression`` in the page; ``callback(value, None)`` or ``callback(None, error)``."""
         self._check_open()
 
         def on_reply(result: dict[str, Any] | None, error: str | None) -> None:
@@ -244,21 +213,12 @@ class ChromiumSession(QObject, PageEvents):
                 details = result["exceptionDetails"]
                 callback(None, str(details.get("exception", {}).get("description") or details.get("text")))
                 return
-            raw = result.get("result", {}).get("value")
-            if not isinstance(raw, str):
-                callback(None, "script did not run (no document)")
-                return
-            reply = json.loads(raw)
-            if reply.get("ok"):
-                callback(reply.get("value"), None)
-            else:
-                callback(None, str(reply.get("error") or "unknown error"))
+            callback(*unwrap_json(result.get("result", {}).get("value"), "script did not run (no document)"))
 
-        self._page_do(lambda: self._send("Runtime.evaluate", {"expression": _json_wrapper(js_expression),
+        self._page_do(lambda: self._send("Runtime.evaluate", {"expression": json_wrapper(js_expression),
                                                               "returnByValue": True}, on_reply))
 
     def reload(self) -> None:
-        """Reload the page shown, past the cache."""
         if self._closed:
             return
         self._page_do(lambda: self._reload(ignore_cache=True))
@@ -268,6 +228,7 @@ class ChromiumSession(QObject, PageEvents):
         if self._closed:
             return
         self._closed = True
+        self._events.stop()
         log.info("[%s] closing session", self.session_id)
         # Its process object and socket notifiers go with it, from the event loop: close() often runs
         # inside one of their own signals (see ui/lifetime.py).
@@ -286,15 +247,6 @@ class ChromiumSession(QObject, PageEvents):
             self._placeholder.deleteLater()
 
     # -- starting and attaching ------------------------------------------------------------------
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError(f"session {self.session_id} is closed")
-
-    def _trust(self, url: str) -> None:
-        host = url_host(url)
-        if host and not host_allowed(host, self._allowed):
-            self._allowed.append(host)
 
     def _page_do(self, action: Callable[[], None]) -> None:
         if self._ready:
@@ -318,11 +270,11 @@ class ChromiumSession(QObject, PageEvents):
         self._process = ChromiumProcess(options, self)
         self._process.exited.connect(self._on_browser_exited)
         self._pipe = self._process.start(geometry, full_screen)
-        self._pipe.event.connect(self._on_event)
+        self._pipe.event.connect(self._events.handle)
         self._send("Target.setDiscoverTargets", {"discover": True}, session="")
         self._send("Browser.setDownloadBehavior", {"behavior": "deny", "eventsEnabled": True}, session="")
         # New windows are attached while still paused, so they are closed before they fetch anything
-        # (popups are refused; see _on_window_open and _on_attached_to_target).
+        # (popups are refused; see PageEvents._on_window_open and _on_attached_to_target).
         self._send("Target.setAutoAttach", {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True,
                                             "filter": [{"type": "page", "exclude": False}, {"exclude": True}]},
                    session="")
@@ -345,15 +297,15 @@ class ChromiumSession(QObject, PageEvents):
         if not pages:
             log.error("[%s] Chromium has no page to attach to (%s)", self.session_id, error or "none listed")
             return
-        self._target = pages[0]["targetId"]
-        self._send("Target.attachToTarget", {"targetId": self._target, "flatten": True}, self._on_attached, session="")
+        self._events.attach(pages[0]["targetId"])
+        self._send("Target.attachToTarget", {"targetId": self._events.target, "flatten": True}, self._on_attached,
+                   session="")
 
     def _on_attached(self, result: dict[str, Any] | None, error: str | None) -> None:
         if result is None or self._closed:
             log.error("[%s] could not attach to Chromium's page: %s", self.session_id, error)
             return
-        self._page = result["sessionId"]
-        self._main_contexts.clear()
+        self._events.attach(self._events.target, result["sessionId"])
         for method, params in (
             ("Page.enable", {}), ("Runtime.enable", {}), ("Log.enable", {}),
             ("Page.setInterceptFileChooserDialog", {"enabled": True}),
@@ -370,13 +322,13 @@ class ChromiumSession(QObject, PageEvents):
         if (result or {}).get("result", {}).get("value") is True:
             self._become_ready()
             return
-        self._awaiting_first_page = True
+        self._events.awaiting_first_page = True
         QTimer.singleShot(int(FIRST_PAGE_WAIT_S * 1000), self, self._become_ready)
 
     def _become_ready(self) -> None:
-        if self._ready or not self._page or self._closed:
+        if self._ready or not self._events.page or self._closed:
             return
-        self._ready, self._awaiting_first_page = True, False
+        self._ready, self._events.awaiting_first_page = True, False
         self._send("Runtime.addBinding", {"name": TITLE_BINDING})
         self._send("Page.addScriptToEvaluateOnNewDocument", {"source": main_frame_only(TITLE_JS)})
         queued, self._queued = self._queued, []
@@ -398,9 +350,11 @@ class ChromiumSession(QObject, PageEvents):
 
         self._send("Page.addScriptToEvaluateOnNewDocument", {"source": main_frame_only(self._scripts[name])}, remember)
 
-    def _send(self, method: str, params: dict[str, Any], callback=None, *, session: str | None = None) -> None:
+    def _send(self, method: str, params: dict[str, Any], callback: Reply | None = None, *,
+              session: str | None = None) -> None:
         if self._pipe is not None and not self._closed:
-            self._pipe.send(method, params, session_id=self._page if session is None else session, callback=callback)
+            self._pipe.send(method, params, session_id=self._events.page if session is None else session,
+                            callback=callback)
 
     def _navigate(self, url: str) -> None:
         def on_reply(result: dict[str, Any] | None, error: str | None) -> None:
@@ -410,11 +364,11 @@ class ChromiumSession(QObject, PageEvents):
         self._send("Page.navigate", {"url": url}, on_reply)
 
     def _reload(self, ignore_cache: bool, url: str = "") -> None:
-        if self._start_html is not None:
-            self._navigate(self._start_html[1])  # answered with the wrapper again
+        if self._events.wrapper is not None:
+            self._navigate(self._events.wrapper[1])  # answered with the wrapper again
         elif url:
             self._navigate(url)
-        elif not self._url or self._url in ("about:blank", FIRST_PAGE):
+        elif not self._events.url or self._events.url in ("about:blank", FIRST_PAGE):
             self._navigate(self._start_url)
         else:
             self._send("Page.reload", {"ignoreCache": ignore_cache})
@@ -467,7 +421,7 @@ class ChromiumSession(QObject, PageEvents):
                 self._send("Browser.setWindowBounds", {"windowId": window_id, "bounds": {"windowState": "fullscreen"}},
                            session="")
 
-        self._send("Browser.getWindowForTarget", {"targetId": self._target}, place, session="")
+        self._send("Browser.getWindowForTarget", {"targetId": self._events.target}, place, session="")
 
     def _place_through_sway(self, full_screen: bool, attempt: int = 1) -> bool:
         """Full screen on the screen window's output via sway's IPC; False when there is no sway to ask."""
@@ -497,13 +451,7 @@ class ChromiumSession(QObject, PageEvents):
 
     def _crashed(self, status: str, code: int, *, restart: bool) -> None:
         log.warning("[%s] %s (exit code %d)", self.session_id, status, code)
-        self.crashed.emit(status, code)
-        if self._closed:
-            return
-        if not self._budget.record():
-            log.error("[%s] crashed %d times within %.0f s; not reloading", self.session_id, self._budget.recent,
-                      CRASH_WINDOW_S)
-            self.gave_up.emit(self._budget.recent)
+        if not self._crash_allows_reload(status, code):
             return
         if restart:
             QTimer.singleShot(0, self, self._restart_browser)
@@ -516,17 +464,11 @@ class ChromiumSession(QObject, PageEvents):
         self._process.exited.disconnect(self._on_browser_exited)
         self._process.stop()
         self._process = self._pipe = None
-        self._page = self._target = ""
-        self._ready = self._awaiting_first_page = False
+        self._ready = False
+        last = self._events.forget()
         self._script_ids.clear()
-        self._granted.clear()
         if self._bridge:
             self._queued.append(self._install_bridge)
         self._queued += [lambda n=name: self._install_script(n) for name in self._scripts]
         # The new browser starts on its own blank page: go back to the page the old one showed.
-        last, self._url = self._url, ""
         self._page_do(lambda: self._reload(ignore_cache=False, url=last if last != "about:blank" else ""))
-
-    def _refuse(self, kind: str, detail: str, note: str = "") -> None:
-        log.warning("[%s] refused %s: %s %s", self.session_id, kind, detail, note)
-        QTimer.singleShot(0, self, lambda: self.refused.emit(kind, detail))
