@@ -9,18 +9,9 @@ import threading
 import httpx
 import pytest
 
-from roomagent.app import RoomAgent
 from roomagent.core.state import ErrorKind, Lifecycle
-from roomagent.demo import meeting_server
 from roomagent.directory.client import CodeNotFound, DirectoryClient
-from roomagent.directory.server.main import run_in_thread as serve_directory
-from roomagent.directory.server.settings import DirectorySettings
-from roomagent.profile import RoomProfile
-from roomagent.serving import run_in_thread as serve_app
-
-TOKEN = "test-meeting-server-secret"
-#: Guards against a hung join; generous so that a slow CI machine never fails on it.
-WAIT_MS = 30_000
+from tests.app.conftest import WAIT_MS, new_code, type_code, wait_error
 
 
 def test_generic_meeting_page_opens_on_the_media_screen_only(qtbot, make_agent, directory, meeting):
@@ -31,61 +22,6 @@ def test_generic_meeting_page_opens_on_the_media_screen_only(qtbot, make_agent, 
     assert agent.windows["left"].session is not None and agent.windows["right"].session is None
     assert len(httpx.get(meeting.url + "/_loads").json()) == 1
     assert agent.state.capabilities == () and agent.state.layouts == ()
-
-
-@pytest.fixture(scope="module")
-def meeting():
-    server = serve_app(meeting_server.create_app())
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def directory():
-    settings = DirectorySettings(allowed_join_hosts=["127.0.0.1", "localhost"], tokens={"bbb": TOKEN},
-                                 redeem_limit_per_min=3, store="memory")
-    server = serve_directory(settings)
-    yield server
-    server.stop()
-
-
-def new_code(directory_url: str, join_url: str) -> str:
-    answer = httpx.post(f"{directory_url}/meeting", json={"data": {"join_url": join_url}},
-                        headers={"Authorization": f"Bearer {TOKEN}"})
-    answer.raise_for_status()
-    return answer.json()["data"]["code"]
-
-
-@pytest.fixture
-def make_agent(qtbot):
-    agents = []
-
-    def _make(directory_url: str, *, allowed=("127.0.0.1",), timeout_s: float = 5.0) -> RoomAgent:
-        profile = RoomProfile(
-            room={"id": "t1", "name": "Test room"},
-            directory={"url": directory_url, "timeout_s": timeout_s},
-            meeting={"allowed_hosts": list(allowed)},
-            screens=[{"id": "left", "media": True}, {"id": "right", "role": "side"}],
-        )
-        agent = RoomAgent.from_profile(profile, lambda: DirectoryClient(profile.directory.url, timeout_s=timeout_s),
-                          windowed=True)
-        agent.start()
-        agents.append(agent)
-        return agent
-
-    yield _make
-    for agent in agents:
-        agent.stop()
-
-
-def type_code(qtbot, agent: RoomAgent, code: str) -> None:
-    qtbot.keyClicks(agent.panel, code)
-
-
-def wait_error(qtbot, agent: RoomAgent, kind: ErrorKind) -> None:
-    qtbot.waitUntil(lambda: agent.state.error is not None and agent.state.error.kind is kind, timeout=WAIT_MS)
-    assert agent.state.lifecycle is Lifecycle.IDLE
-    assert all(w.session is None for w in agent.windows.values())
 
 
 def test_unknown_code(qtbot, make_agent, directory):

@@ -10,7 +10,7 @@ from starlette.routing import Route
 from roomagent.core.state import ErrorKind, Lifecycle
 from roomagent.demo import meeting_server
 from roomagent.serving import run_in_thread as serve_app
-from tests.app.test_join_paths import WAIT_MS, directory, make_agent, new_code, type_code  # noqa: F401
+from tests.app.conftest import WAIT_MS, new_code, type_code
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import signal
 from roomagent.core import commands as cmd
 from roomagent.core.state import Lifecycle, ScreenStatus
 from roomagent.ui.lockdown import CRASH_LIMIT
-from tests.app.test_join_paths import WAIT_MS, directory, make_agent, meeting, new_code, type_code  # noqa: F401
+from tests.app.conftest import WAIT_MS, new_code, type_code
 
 
 def test_a_reload_that_shows_the_meeting_again_clears_the_failure(qtbot, make_agent, directory, meeting):

@@ -17,7 +17,7 @@ import pytest
 from roomagent.ui.browser import BrowserSession
 
 # make_session: BrowserSessions in shown host widgets, closed (profile gone) afterwards.
-from tests.ui.conftest import NO_GPU_WARNINGS, make_session  # noqa: F401
+from tests.ui.conftest import NO_GPU_WARNINGS, make_session  # noqa: F401 - make_session: the fixture of tests/ui, used here too
 
 _HERE = Path(__file__).parent
 LOAD_TIMEOUT_MS = 20_000  # failure guard only: a cold Chromium start on 2 cores takes a few seconds

@@ -1,14 +1,16 @@
-"""Fixtures for the screen-window tests: real QtWebEngine, offscreen, against real local servers.
+"""Fixtures for the screen-window and screen-session tests: real QtWebEngine (offscreen) and real Debian
+Chromium (headless, over the DevTools pipe) against the same fake pages on a real local server.
 
-The environment is set here, at import, because Qt and Chromium read it once per process before the
-QApplication exists: offscreen rendering, no sandbox (we run as root) and a fake camera/microphone
-so getUserMedia has a device once *our* permission policy grants it (no fake UI that would grant
-it behind our back).
+The process-wide environment (offscreen, no sandbox as root, fake camera/microphone so getUserMedia has
+a device once *our* permission policy grants it) is set by the root ``conftest.py`` before any
+QApplication exists. Chromium runs with ``--no-sandbox`` here only because the tests run as root; the
+flag is an explicit option that no production path sets. The window placement of a full-screen Chromium
+session is exercised by ``tests/bench/bench_video.py`` under Xvfb and by ``tests/session``.
 """
 
 from __future__ import annotations
 
-import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,22 +18,16 @@ from typing import Any
 import httpx
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
-_FAKE_MEDIA = "--use-fake-device-for-media-stream"
-if _FAKE_MEDIA not in os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", ""):
-    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = (
-        f"{os.environ.get('QTWEBENGINE_CHROMIUM_FLAGS', '')} {_FAKE_MEDIA}".strip()
-    )
-
 # QtWebEngineWidgets must be imported before the QApplication is created.
-from PySide6 import QtWebEngineWidgets  # noqa: E402,F401
-from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
+from PySide6 import QtWebEngineWidgets  # noqa: F401 - imported for its side effect, see above
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from roomagent.serving import RunningServer, run_in_thread  # noqa: E402
-from roomagent.ui.browser import BrowserSession  # noqa: E402
-from roomagent.ui.screen import ScreenWindow  # noqa: E402
-from tests.demo.kiosk_pages import create_kiosk_test_app  # noqa: E402
+from roomagent.serving import RunningServer, run_in_thread
+from roomagent.ui.browser import BrowserSession
+from roomagent.ui.chromium.process import LaunchOptions
+from roomagent.ui.chromium.session import ChromiumSession
+from roomagent.ui.screen import ScreenWindow
+from tests.demo.kiosk_pages import create_kiosk_test_app
 
 # What Qt says once per process when it starts Chromium in a container without a GPU (OpenGL and
 # Vulkan probes fail, software rendering is used). Nothing a test can change; matched exactly.
@@ -144,3 +140,34 @@ def make_window(qtbot) -> Iterator[Callable[..., ScreenWindow]]:
         if session is not None:
             with qtbot.waitSignal(session._profile.destroyed, timeout=LOAD_TIMEOUT_MS):
                 window.close_session()
+
+
+#: Failure guard of the Chromium tests only: a cold Chromium start on two busy cores takes a few seconds.
+CHROMIUM_WAIT_MS = 30_000
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def chromium_options() -> LaunchOptions:
+    """How the tests start Chromium: headless, fake camera, no sandbox (root)."""
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("Debian's chromium is not installed (make setup)")
+    return LaunchOptions(path=CHROMIUM, no_sandbox=True, headless=True, extra_args=("--use-fake-device-for-media-stream",))
+
+
+@pytest.fixture
+def make_chromium(qtbot, chromium_options: LaunchOptions) -> Iterator[Callable[..., ChromiumSession]]:
+    """Factory for ChromiumSessions in a shown host widget; every one is closed afterwards."""
+    made: list[ChromiumSession] = []
+    hosts: list[QWidget] = []
+
+    def make(allowed_hosts: list[str] | None = None, media: bool = False, **kw) -> ChromiumSession:
+        options = kw.pop("options", chromium_options)
+        session = shown_in_host(qtbot, hosts, lambda host: ChromiumSession(
+            f"test-{len(made) + 1}", allowed_hosts or [], media, host, options=options, **kw))
+        made.append(session)
+        return session
+
+    yield make
+    for session in made:
+        session.close()

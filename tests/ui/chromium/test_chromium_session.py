@@ -9,8 +9,7 @@ import socket
 from pathlib import Path
 
 from roomagent.ui.chromium.session import ChromiumSession
-
-from .conftest import WAIT_MS as T
+from tests.ui.conftest import CHROMIUM_WAIT_MS as T
 
 
 def _load(qtbot, session: ChromiumSession, url: str) -> None:

@@ -13,7 +13,7 @@ from roomagent.directory.client import DirectoryClient
 from roomagent.profile import RoomProfile
 from roomagent.ui.chromium.session import ChromiumSession
 from roomagent.ui.lockdown import CRASH_LIMIT
-from tests.app.test_join_paths import WAIT_MS, directory, meeting, new_code  # noqa: F401
+from tests.app.conftest import WAIT_MS, new_code
 
 
 def test_a_reload_after_the_chromium_renderer_gave_up_clears_the_failure(qtbot, directory, meeting,

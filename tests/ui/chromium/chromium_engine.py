@@ -1,6 +1,6 @@
 """pytest plugin: every room built by a test runs its screens on the Chromium engine.
 
-``pytest -p tests.video.chromium_engine tests/meeting`` runs the meeting adapters' own tests, unchanged,
+``pytest -p tests.ui.chromium.chromium_engine tests/meeting`` runs the meeting adapters' own tests, unchanged,
 on Debian's Chromium (headless, fake camera; ``--no-sandbox`` because tests run as root). It swaps
 the screen window class the composition root builds for one whose session factory is Chromium's, so
 it works whatever ``roomagent.app`` passes by default (``roomagent.ui.room_windows`` builds the windows).

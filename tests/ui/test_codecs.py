@@ -10,8 +10,7 @@ from roomagent.ui.browser import BrowserSession
 from roomagent.ui.chromium.process import LaunchOptions
 from roomagent.ui.chromium.session import ChromiumSession
 from roomagent.ui.codecs import CODECS, CodecProbe, summarize
-
-from .conftest import WAIT_MS
+from tests.ui.conftest import CHROMIUM_WAIT_MS as WAIT_MS
 
 
 def test_summarize_keeps_known_codecs_and_types() -> None:
