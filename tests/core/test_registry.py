@@ -67,5 +67,6 @@ def test_ctl_arguments_come_from_the_model_fields():
 
 
 def _sample(spec) -> dict:
-    """Values for an action's required fields."""
-    return {name: "a" for name, info in spec.arguments().items() if info.is_required()}
+    """Valid values for an action's required fields (text, or a number for numeric fields)."""
+    return {name: 1 if info.annotation in (int, float) else "a"
+            for name, info in spec.arguments().items() if info.is_required()}
