@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from roomagent.core import effects as fx
 from roomagent.core import events as ev
+from roomagent.core.commands import Capability, ErrorCode
 from roomagent.core.layouts import Layout, offered_names
 from roomagent.core.machine import RoomRules, initial_state, transition
 from roomagent.core.platforms import PLATFORMS, configured_hosts
@@ -57,7 +58,7 @@ def rules_from_profile(profile: RoomProfile, layouts: dict[str, Layout] | None =
     by_platform: dict[str, tuple[str, ...]] = {}
     for platform in PLATFORMS:
         capabilities[platform.name] = platform.capabilities
-        if "layout" in platform.capabilities:
+        if Capability.LAYOUT in platform.capabilities:
             by_platform[platform.name] = offered
     return RoomRules(
         allowed_hosts=profile.meeting.allowed_hosts,
@@ -277,15 +278,15 @@ class RoomAgent(QObject):
                 session = self.windows[screen_id].session
                 if session is not None:
                     session.reload()
-        elif isinstance(effect, fx.IdentifyScreens):
+        elif isinstance(effect, fx.ShowScreenNumbers):
             for number, window in enumerate(self.windows.values(), start=1):
                 window.identify(number, effect.seconds)
-        elif isinstance(effect, fx.ShowMessage):
+        elif isinstance(effect, fx.DisplayMessage):
             for window in self.windows.values():
                 window.show_message(effect.text, effect.seconds)
             if self.panel is not None:
                 self.panel.show_message(effect.text, effect.seconds)
-        elif isinstance(effect, (fx.SetMuted, fx.ShareSource, fx.StopShare, fx.ApplyLayout)):
+        elif isinstance(effect, fx.AdapterEffect):
             self._to_adapter(effect)
         elif isinstance(effect, fx.ShowReconnecting):
             for window in self.windows.values():
@@ -295,7 +296,7 @@ class RoomAgent(QObject):
                     window.clear_notice()
         elif isinstance(effect, fx.StartPreview):
             self._start_preview(effect.screen, effect.source)
-        elif isinstance(effect, fx.StopPreview):
+        elif isinstance(effect, fx.EndPreviews):
             for screen_id in effect.screens:
                 self.windows[screen_id].stop_preview()
         else:  # pragma: no cover - a new effect type must be wired here
@@ -319,26 +320,19 @@ class RoomAgent(QObject):
         log.info("meeting adapter: %s", type(adapter).__name__)
         adapter.join()
 
-    def _to_adapter(self, effect: fx.SetMuted | fx.ShareSource | fx.StopShare | fx.ApplyLayout) -> None:
+    def _to_adapter(self, effect: fx.AdapterEffect) -> None:
         """Hand a command's effect to the meeting adapter; without one (the meeting is being torn down)
         the command is answered at once, so nobody waits for a reply that never comes."""
-        action = {fx.SetMuted: "mute", fx.ShareSource: "share", fx.StopShare: "stop_share",
-                  fx.ApplyLayout: "layout"}[type(effect)]
         adapter = self.adapter
         layout = self.layouts.get(effect.layout) if isinstance(effect, fx.ApplyLayout) else None
         if adapter is None or (isinstance(effect, fx.ApplyLayout) and layout is None):
             # Nothing shared is what stop_share asks for; everything else could not be done.
-            ok = isinstance(effect, fx.StopShare)
-            self._queue.append(ev.ActionDone(action=action, ok=ok, command_id=effect.command_id, origin=effect.origin,
-                                             code="" if ok else "not_in_meeting", message="" if ok else "no meeting"))
-        elif isinstance(effect, fx.SetMuted):
-            adapter.set_muted(effect.muted, effect.command_id, effect.origin)
-        elif isinstance(effect, fx.ShareSource):
-            adapter.share_source(effect.source, effect.command_id, effect.origin)
-        elif isinstance(effect, fx.StopShare):
-            adapter.stop_share(effect.command_id, effect.origin)
+            ok = effect.done_without_meeting
+            self._queue.append(ev.ActionDone(action=effect.step, ok=ok, command_id=effect.command_id,
+                                             origin=effect.origin, code="" if ok else ErrorCode.NOT_IN_MEETING,
+                                             message="" if ok else "no meeting"))
         else:
-            adapter.set_layout(layout, effect.command_id, effect.origin)
+            adapter.carry_out(effect, layout)
 
     def _start_preview(self, screen_id: str, source_id: str) -> None:
         mrl = self.inputs.mrl(source_id) if self.inputs is not None else None

@@ -22,14 +22,14 @@ import math
 import queue
 import secrets
 import sys
-import typing
 
 from pydantic import ValidationError
+from pydantic.fields import FieldInfo
 
 from roomagent.control.ctl_link import Link
 from roomagent.control.parse import describe_error
 from roomagent.control.policy import BrokerAddress, Topics
-from roomagent.core.commands import COMMAND, Command
+from roomagent.core.commands import COMMAND, COMMANDS, SPECS, CommandSpec
 
 #: ``status``: the retained messages follow the SUBACK back to back; the burst is over once nothing
 #: arrived for this long. Covers a slow link without making the command feel slow.
@@ -37,19 +37,29 @@ STATUS_QUIET_S = 0.5
 DEFAULT_TIMEOUT_S = 5.0
 EXIT_OK, EXIT_ERROR_REPLY, EXIT_FAILED = 0, 1, 2
 
-# Positional and optional arguments of the actions that take any (all others take none).
-_ARGUMENTS: dict[str, list[tuple[tuple[str, ...], dict]]] = {
-    "set_layout": [(("layout",), {})],
-    "share_source": [(("source",), {})],
-    "preview_source": [(("screen",), {}), (("source",), {})],
-    "reload": [(("--screen",), {"help": "only this screen (default: every screen)"})],
-    "show_message": [(("text",), {}), (("--seconds",), {"type": float, "help": "how long (default 30)"})],
-}
+#: argparse types for model fields that are not text (pydantic validates the value again).
+_TYPES = {int: int, float: float}
 
 
-def _models() -> dict[str, type]:
-    union = typing.get_args(Command)[0]
-    return {model.model_fields["action"].default: model for model in typing.get_args(union)}
+def _arguments(spec: CommandSpec) -> list[tuple[str, str, dict]]:
+    """An action's arguments from its model's fields: (field name, argparse name, options); a required field
+    is positional, an optional one is ``--name``."""
+    out = []
+    for name, info in spec.arguments().items():
+        options: dict = {}
+        kind = _TYPES.get(_plain_type(info))
+        if kind is not None:
+            options["type"] = kind
+        if name in spec.ctl_help:
+            options["help"] = spec.ctl_help[name]
+        out.append((name, name if info.is_required() else f"--{name}", options))
+    return out
+
+
+def _plain_type(info: FieldInfo) -> type | None:
+    """The field's type without ``| None``."""
+    kinds = [kind for kind in getattr(info.annotation, "__args__", (info.annotation,)) if kind is not type(None)]
+    return kinds[0] if len(kinds) == 1 else None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,10 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--meeting", help="only apply the command to this meeting")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds to wait (default 5)")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for action, model in _models().items():
-        sub = actions.add_parser(action, help=(model.__doc__ or action).strip().splitlines()[0])
-        for names, options in _ARGUMENTS.get(action, []):
-            sub.add_argument(*names, **options)
+    for spec in COMMANDS:
+        sub = actions.add_parser(spec.action.value, help=(spec.model.__doc__ or spec.action).strip().splitlines()[0])
+        for _, name, options in _arguments(spec):
+            sub.add_argument(name, **options)
     status = actions.add_parser("status", help="availability and state of every room, offline rooms first")
     status.add_argument("--all", action="store_true", help="also rooms that are offline and have no state")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -94,8 +104,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return _status(args, address)
     if not args.room:
         parser.error("--room is required for commands")
-    fields = {name: getattr(args, name) for names, _ in _ARGUMENTS.get(args.action, [])
-              for name in [names[0].lstrip("-")] if getattr(args, name) is not None}
+    fields = {name: getattr(args, name) for name, _, _ in _arguments(SPECS[args.action])
+              if getattr(args, name) is not None}
     request = {"id": f"ctl-{secrets.token_hex(4)}", "action": args.action, **fields}
     if args.meeting:
         request["meeting"] = args.meeting

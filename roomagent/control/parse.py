@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from roomagent.core.commands import (
     COMMAND,
+    COMMANDS,
     MAX_COMMAND_BYTES,
     Command,
     CommandReply,
@@ -92,7 +93,8 @@ def describe_error(exc: ValidationError) -> str:
     elif kind == "union_tag_not_found":
         text = "the command has no 'action'"
     elif kind == "union_tag_invalid":
-        text = f"unknown action {_quote(ctx.get('tag', ''))}; known actions: {ctx.get('expected_tags', '')}"
+        known = ", ".join(repr(spec.action.value) for spec in COMMANDS)
+        text = f"unknown action {_quote(ctx.get('tag', ''))}; known actions: {known}"
     elif kind == "extra_forbidden":
         text = f"unexpected field {field}"
     elif kind == "missing":

@@ -1,9 +1,16 @@
-"""Effects: what the core asks the edges to do. Edges carry them out and report back with events."""
+"""Effects: what the core asks the edges to do. Edges carry them out and report back with events.
+
+Effect names say what the edge does (``StartSharing``, ``ShowScreenNumbers``); they never repeat a command's
+name from :mod:`roomagent.core.commands`, which says what a person asked for (``ShareSource``, ``IdentifyScreens``).
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import ClassVar
 
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from roomagent.core.commands import AdapterAction, ReplyCode
 from roomagent.core.sources import SourceState
 from roomagent.core.state import MeetingInfo, ScreenState
 
@@ -36,35 +43,43 @@ class CloseScreens(_Effect):
     """Leave the meeting, close every window's session and destroy its profile; answer with ScreensClosed."""
 
 
-class SetMuted(_Effect):
+class AdapterEffect(_Effect):
+    """A command's effect that the meeting adapter carries out; answered by ``ActionDone(action=step)``."""
+
+    #: What the adapter is asked to do.
+    step: ClassVar[AdapterAction]
+    #: Whether "no meeting adapter" (the meeting is being torn down) already is the outcome asked for.
+    done_without_meeting: ClassVar[bool] = False
+    command_id: str = ""
+    origin: str = ""
+
+
+class SetMuted(AdapterEffect):
     """Mute or unmute the room microphone in the media session; answered by ActionDone(action="mute")."""
 
+    step: ClassVar[AdapterAction] = AdapterAction.MUTE
     muted: bool
-    command_id: str = ""
-    origin: str = ""
 
 
-class ApplyLayout(_Effect):
+class ApplyLayout(AdapterEffect):
     """Switch every screen to ``layout``; answered by ActionDone(action="layout")."""
 
+    step: ClassVar[AdapterAction] = AdapterAction.LAYOUT
     layout: str
-    command_id: str = ""
-    origin: str = ""
 
 
-class ShareSource(_Effect):
+class StartSharing(AdapterEffect):
     """Share ``source`` into the meeting as content from the media session; answered by ActionDone("share")."""
 
+    step: ClassVar[AdapterAction] = AdapterAction.SHARE
     source: SourceState
-    command_id: str = ""
-    origin: str = ""
 
 
-class StopShare(_Effect):
-    """Stop sharing; answered by ActionDone("stop_share")."""
+class StopSharing(AdapterEffect):
+    """Stop sharing; answered by ActionDone("stop_share"). Without a meeting nothing is shared: done."""
 
-    command_id: str = ""
-    origin: str = ""
+    step: ClassVar[AdapterAction] = AdapterAction.STOP_SHARE
+    done_without_meeting: ClassVar[bool] = True
 
 
 class StartPreview(_Effect):
@@ -74,7 +89,7 @@ class StartPreview(_Effect):
     source: str
 
 
-class StopPreview(_Effect):
+class EndPreviews(_Effect):
     """End the local previews on these screens; each shows again what it showed before."""
 
     screens: tuple[str, ...]
@@ -100,9 +115,16 @@ class Reply(_Effect):
     command_id: str
     origin: str
     ok: bool
-    code: str = ""
+    #: An ErrorCode when refused; ``""`` for ok (a typo is a validation error where the effect is made).
+    code: ReplyCode = ""
     message: str = ""
     data: dict | None = None
+
+    @model_validator(mode="after")
+    def _code_matches_ok(self) -> Reply:
+        if self.ok == bool(self.code):
+            raise ValueError("an ok reply has no code; an error reply needs one")
+        return self
 
 
 class ReloadScreens(_Effect):
@@ -111,13 +133,13 @@ class ReloadScreens(_Effect):
     screens: tuple[str, ...]
 
 
-class IdentifyScreens(_Effect):
+class ShowScreenNumbers(_Effect):
     """Show each screen's number and name for ``seconds``."""
 
     seconds: float
 
 
-class ShowMessage(_Effect):
+class DisplayMessage(_Effect):
     """Show ``text`` on the panel and every screen for ``seconds``."""
 
     text: str
@@ -138,5 +160,6 @@ class ProbeHost(_Effect):
     watch: int
 
 
-Effect = (RedeemCode | JoinMeeting | CloseScreens | ShowReconnecting | ShareSource | StopShare | StartPreview | StopPreview | SetMuted | ApplyLayout | StartTimer | Reply | ReloadScreens
-          | IdentifyScreens | ShowMessage | Log | ProbeHost)
+Effect = (RedeemCode | JoinMeeting | CloseScreens | ShowReconnecting | StartSharing | StopSharing | StartPreview
+          | EndPreviews | SetMuted | ApplyLayout | StartTimer | Reply | ReloadScreens | ShowScreenNumbers
+          | DisplayMessage | Log | ProbeHost)

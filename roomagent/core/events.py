@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from roomagent.core.commands import Command
+from roomagent.core.commands import AdapterAction, Capability, Command, ReplyCode
 from roomagent.core.sources import SourceState
 from roomagent.core.state import ErrorKind
 
@@ -79,7 +79,7 @@ class JoinPlanned(_Event):
     type: Literal["join_planned"] = "join_planned"
     attempt: int
     screens: tuple[str, ...]
-    capabilities: tuple[str, ...] = ()
+    capabilities: tuple[Capability, ...] = ()
     warning: str = ""
 
 
@@ -100,14 +100,16 @@ class MuteChanged(_Event):
 
 
 class ActionDone(_Event):
-    """An adapter finished a mute or layout request: the outcome, and the command it answers."""
+    """An adapter finished a request (an :class:`~roomagent.core.effects.AdapterEffect`): the outcome, and the
+    command it answers."""
 
     type: Literal["action_done"] = "action_done"
-    action: Literal["mute", "layout", "share", "stop_share"]
+    action: AdapterAction
     ok: bool
     command_id: str = ""
     origin: str = ""
-    code: str = ""
+    #: An ErrorCode when it failed (the core answers ``failed`` when none is given); ``""`` when ok.
+    code: ReplyCode = ""
     message: str = ""
     layout: str | None = None
     muted: bool | None = None

@@ -12,6 +12,7 @@ from roomagent.core import effects as fx
 from roomagent.core import events as ev
 from roomagent.core import reachability
 from roomagent.core.codes import normalize_code
+from roomagent.core.commands import AdapterAction, Capability, ErrorCode, LayoutData, MutedData, SharingData
 from roomagent.core.dispatch import handle_command
 from roomagent.core.hosts import url_allowed, url_host
 from roomagent.core.meeting_url import NotADirectLink, describe_join_url
@@ -31,8 +32,8 @@ class RoomRules(BaseModel):
     allowed_hosts: tuple[str, ...]
     screens: tuple[ScreenState, ...]
     join_timeout_s: float = JOIN_TIMEOUT_S
-    #: platform -> what its adapter can do ("mute", "layout"); platforms not listed can do neither.
-    capabilities: dict[str, frozenset[str]] = {}
+    #: platform -> what its adapter can do; platforms not listed can do nothing.
+    capabilities: dict[str, frozenset[Capability]] = {}
     #: platform -> the layouts it offers, first is the default.
     layouts: dict[str, tuple[str, ...]] = {}
     #: platform -> the hosts configured for it (``configured_hosts`` of the profile's ``[meeting]``).
@@ -122,7 +123,7 @@ def _on_join_planned(state: RoomState, event: ev.JoinPlanned, rules: RoomRules, 
                     for s in state.screens)
     caps = tuple(c for c in state.capabilities if c in set(event.capabilities))
     update: dict = {"screens": screens, "capabilities": caps}
-    if "layout" not in caps:
+    if Capability.LAYOUT not in caps:
         update.update(layouts=(), layout=None)
     effects: list[fx.Effect] = []
     if event.warning:
@@ -147,22 +148,29 @@ def _on_action_done(state: RoomState, event: ev.ActionDone, rules: RoomRules, no
     effects: list[fx.Effect] = []
     new = state
     in_meeting = state.lifecycle in (Lifecycle.JOINING, Lifecycle.IN_MEETING)
-    if event.ok and in_meeting and event.action == "layout" and event.layout in state.layouts:
+    if event.ok and in_meeting and event.action is AdapterAction.LAYOUT and event.layout in state.layouts:
         new = state.model_copy(update={"layout": event.layout})
-    if event.ok and in_meeting and event.action == "mute" and event.muted is not None:
+    if event.ok and in_meeting and event.action is AdapterAction.MUTE and event.muted is not None:
         new = new.model_copy(update={"muted": event.muted})
-    if event.ok and in_meeting and event.action in ("share", "stop_share"):
-        new = new.model_copy(update={"sharing": event.source if event.action == "share" else None})
+    if event.ok and in_meeting and event.action in (AdapterAction.SHARE, AdapterAction.STOP_SHARE):
+        new = new.model_copy(update={"sharing": event.source if event.action is AdapterAction.SHARE else None})
     if event.command_id or event.origin:
-        data = None
-        if event.ok:
-            data = {"layout": {"layout": new.layout, "method": event.method}, "mute": {"muted": new.muted}}.get(
-                event.action, {"sharing": new.sharing})
+        data = _done_data(new, event).as_data() if event.ok else None
         effects.append(fx.Reply(command_id=event.command_id, origin=event.origin or "panel", ok=event.ok,
-                                code="" if event.ok else (event.code or "failed"), message=event.message, data=data))
+                                code="" if event.ok else (event.code or ErrorCode.FAILED), message=event.message,
+                                data=data))
     if not event.ok:
         effects.append(fx.Log(level="warning", message=f"{event.action} failed: {event.message}"))
     return new, effects
+
+
+def _done_data(state: RoomState, event: ev.ActionDone) -> LayoutData | MutedData | SharingData:
+    """The data of the ``ok`` reply to the command an adapter carried out (see the registry's ``reply``)."""
+    if event.action is AdapterAction.LAYOUT:
+        return LayoutData(layout=state.layout, method=event.method)
+    if event.action is AdapterAction.MUTE:
+        return MutedData(muted=state.muted)
+    return SharingData(sharing=state.sharing)
 
 
 def _on_redeem_failed(state: RoomState, event: ev.RedeemFailed, rules: RoomRules, now: float) -> Result:
@@ -258,7 +266,7 @@ def _on_sources_changed(state: RoomState, event: ev.SourcesChanged, rules: RoomR
     gone = tuple(screen for screen, source in state.previews.items() if source not in present)
     if gone:
         update["previews"] = {k: v for k, v in state.previews.items() if k not in gone}
-        effects.append(fx.StopPreview(screens=gone))
+        effects.append(fx.EndPreviews(screens=gone))
     return state.model_copy(update=update), effects
 
 
@@ -304,7 +312,7 @@ def _on_preview_ended(state: RoomState, event: ev.PreviewEnded, rules: RoomRules
     if event.screen not in state.previews:
         return state, []
     previews = {k: v for k, v in state.previews.items() if k != event.screen}
-    effects: list[fx.Effect] = [fx.StopPreview(screens=(event.screen,))]
+    effects: list[fx.Effect] = [fx.EndPreviews(screens=(event.screen,))]
     if event.detail:
         effects.append(fx.Log(level="warning", message=f"preview on {event.screen} ended: {event.detail}"))
     return state.model_copy(update={"previews": previews}), effects

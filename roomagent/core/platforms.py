@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import SplitResult
 
+from roomagent.core.commands import Capability
 from roomagent.core.hosts import host_allowed
 
 BBB_JOIN_PATH = "/bigbluebutton/api/join"
@@ -47,8 +48,8 @@ class Platform:
     detect: Detector
     #: ``module:Class`` of its adapter (resolved by ``roomagent.meeting.adapter_class``).
     adapter: str
-    #: What its adapter can do ("mute", "layout", "share").
-    capabilities: frozenset[str]
+    #: What its adapter can do.
+    capabilities: frozenset[Capability]
     #: The key of its settings in a layout's roles (``[layout.roles.main.<key>]``); None: it has none.
     layout_key: str | None = None
     #: The setting (room ``[meeting]`` and ``directory.toml`` alike) that lists the hosts it runs on.
@@ -87,9 +88,9 @@ def _detect_generic(url: str, parts: SplitResult, query: Mapping[str, list[str]]
 
 
 BBB = Platform(name="bbb", detect=_detect_bbb, adapter="roomagent.meeting.bbb:BbbAdapter",
-               capabilities=frozenset({"mute", "layout", "share"}), layout_key="bbb")
+               capabilities=frozenset({Capability.MUTE, Capability.LAYOUT, Capability.SHARE}), layout_key="bbb")
 JITSI = Platform(name="jitsi", detect=_detect_jitsi, adapter="roomagent.meeting.jitsi:JitsiAdapter",
-                 capabilities=frozenset({"mute", "layout", "share"}), layout_key="jitsi",
+                 capabilities=frozenset({Capability.MUTE, Capability.LAYOUT, Capability.SHARE}), layout_key="jitsi",
                  hosts_setting="jitsi_hosts")
 GENERIC = Platform(name="generic", detect=_detect_generic, adapter="roomagent.meeting.generic:GenericAdapter",
                    capabilities=frozenset())

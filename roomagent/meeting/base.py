@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from roomagent.core import effects as fx
 from roomagent.core import events as ev
+from roomagent.core.commands import AdapterAction, Capability, ErrorCode, ReplyCode
 from roomagent.core.hosts import url_host
 from roomagent.core.layouts import Layout
 from roomagent.core.sources import SourceState
@@ -94,8 +96,8 @@ def js_asset(name: str) -> str:
 class MeetingAdapter(QObject):
     """Base class: worker-thread plumbing, session bookkeeping and a graceful leave."""
 
-    #: What this platform's adapter can do at best ("mute", "layout", "share").
-    capabilities: frozenset[str] = frozenset()
+    #: What this platform's adapter can do at best.
+    capabilities: frozenset[Capability] = frozenset()
     #: Results of worker-thread jobs come back to the Qt thread through this queued signal.
     _job_done = Signal(object)
 
@@ -115,24 +117,39 @@ class MeetingAdapter(QObject):
         """Start joining; report with JoinPlanned / ScreenLoaded / JoinFailed."""
         raise NotImplementedError
 
+    def carry_out(self, effect: fx.AdapterEffect, layout: Layout | None = None) -> None:
+        """Carry out a command's effect (``layout``: the room layout an ApplyLayout names); every effect is
+        answered with ActionDone(action=effect.step), ``unsupported`` when this adapter has no way to do it."""
+        if isinstance(effect, fx.SetMuted):
+            self.set_muted(effect.muted, effect.command_id, effect.origin)
+        elif isinstance(effect, fx.ApplyLayout) and layout is not None:
+            self.set_layout(layout, effect.command_id, effect.origin)
+        elif isinstance(effect, fx.StartSharing):
+            self.share_source(effect.source, effect.command_id, effect.origin)
+        elif isinstance(effect, fx.StopSharing):
+            self.stop_share(effect.command_id, effect.origin)
+        else:
+            self._unsupported(effect.step, effect.command_id, effect.origin, str(effect.step))
+
     def set_layout(self, layout: Layout, command_id: str = "", origin: str = "") -> None:
         """Show ``layout`` on every screen; report with ActionDone(action="layout")."""
-        self._done("layout", command_id, origin, ok=False, code="unsupported",
-                   message=f"layouts are not supported for {self.request.meeting.platform} meetings")
+        self._unsupported(AdapterAction.LAYOUT, command_id, origin, "layouts")
 
     def set_muted(self, muted: bool, command_id: str = "", origin: str = "") -> None:
         """Mute or unmute the room microphone; report with ActionDone(action="mute")."""
-        self._done("mute", command_id, origin, ok=False, code="unsupported",
-                   message=f"muting is not supported for {self.request.meeting.platform} meetings")
+        self._unsupported(AdapterAction.MUTE, command_id, origin, "muting")
 
     def share_source(self, source, command_id: str = "", origin: str = "") -> None:
         """Share ``source`` (a SourceState) as content; report with ActionDone(action="share")."""
-        self._done("share", command_id, origin, ok=False, code="unsupported",
-                   message=f"sharing is not supported for {self.request.meeting.platform} meetings")
+        self._unsupported(AdapterAction.SHARE, command_id, origin, "sharing")
 
     def stop_share(self, command_id: str = "", origin: str = "") -> None:
         """Stop sharing; report with ActionDone(action="stop_share")."""
-        self._done("stop_share", command_id, origin, ok=True)
+        self._done(AdapterAction.STOP_SHARE, command_id, origin, ok=True)
+
+    def _unsupported(self, action: AdapterAction, command_id: str, origin: str, what: str) -> None:
+        self._done(action, command_id, origin, ok=False, code=ErrorCode.UNSUPPORTED,
+                   message=f"{what} is not supported for {self.request.meeting.platform} meetings")
 
     def leave(self, done: Callable[[], None]) -> None:
         """Say goodbye to the meeting (pages unload), then call ``done`` (at most LEAVE_GRACE_S later)."""
@@ -217,7 +234,7 @@ class MeetingAdapter(QObject):
             self.joined.add(screen_id)
         self.emit(ev.ScreenLoaded(screen=screen_id, ok=ok, detail=detail))
 
-    def _done(self, action: str, command_id: str, origin: str, *, ok: bool, code: str = "", message: str = "",
-              **extra: Any) -> None:
+    def _done(self, action: AdapterAction, command_id: str, origin: str, *, ok: bool, code: ReplyCode = "",
+              message: str = "", **extra: Any) -> None:
         self._emit(ev.ActionDone(action=action, ok=ok, command_id=command_id, origin=origin, code=code,
                                  message=message, **extra))

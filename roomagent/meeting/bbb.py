@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from PySide6.QtCore import QTimer
 
 from roomagent.core import events as ev
+from roomagent.core.commands import AdapterAction, Capability, ErrorCode
 from roomagent.core.layouts import BbbSettings, Layout
 from roomagent.core.platforms import BBB
 from roomagent.meeting import bbb_api
@@ -112,7 +113,7 @@ class BbbAdapter(MeetingAdapter):
         self._legacy = True
         first = self.request.screens[0]
         warning = f"{why}: the meeting is shown on screen {first.id} only, without room layouts"
-        self.emit(ev.JoinPlanned(attempt=self.request.attempt, screens=(first.id,), capabilities=("mute", "share"),
+        self.emit(ev.JoinPlanned(attempt=self.request.attempt, screens=(first.id,), capabilities=(Capability.MUTE, Capability.SHARE),
                                  warning=warning))
         self._open_screen(first.id, True, self.request.meeting.join_url)
 
@@ -156,7 +157,7 @@ class BbbAdapter(MeetingAdapter):
         elif kind in ("share.started", "share.failed") and media:
             self._share_result(kind == "share.started", msg)
         elif kind == "share.ended" and media:
-            self.emit(ev.ActionDone(action="stop_share", ok=True, message="the shared input stopped"))
+            self.emit(ev.ActionDone(action=AdapterAction.STOP_SHARE, ok=True, message="the shared input stopped"))
         elif kind == "bbb.ended" and screen_id in self.joined:
             kicked = msg.get("kicked") is True
             self.emit(ev.MeetingEnded(reason="removed from the meeting" if kicked else "the meeting has ended",
@@ -166,13 +167,13 @@ class BbbAdapter(MeetingAdapter):
     def set_muted(self, muted: bool, command_id: str = "", origin: str = "") -> None:
         media = self._media_session()
         if media is None:
-            self._done("mute", command_id, origin, ok=False, code="failed", message="the room has no audio session")
+            self._done(AdapterAction.MUTE, command_id, origin, ok=False, code=ErrorCode.FAILED, message="the room has no audio session")
             return
 
         def clicked(result, error) -> None:
             if error is not None or not isinstance(result, dict) or not result.get("found"):
                 why = error or "the meeting client shows no microphone button (is the room's audio connected?)"
-                self._done("mute", command_id, origin, ok=False, code="failed", message=f"cannot {verb}: {why}")
+                self._done(AdapterAction.MUTE, command_id, origin, ok=False, code=ErrorCode.FAILED, message=f"cannot {verb}: {why}")
                 return
             self._mute_waiters.append((muted, command_id, origin))
             if not result.get("clicked"):
@@ -187,7 +188,7 @@ class BbbAdapter(MeetingAdapter):
         still = []
         for want, command_id, origin in self._mute_waiters:
             if self._mic == want:
-                self._done("mute", command_id, origin, ok=True, muted=want)
+                self._done(AdapterAction.MUTE, command_id, origin, ok=True, muted=want)
             else:
                 still.append((want, command_id, origin))
         self._mute_waiters = still
@@ -196,7 +197,7 @@ class BbbAdapter(MeetingAdapter):
         entry = (want, command_id, origin)
         if entry in self._mute_waiters:
             self._mute_waiters.remove(entry)
-            self._done("mute", command_id, origin, ok=False, code="failed",
+            self._done(AdapterAction.MUTE, command_id, origin, ok=False, code=ErrorCode.FAILED,
                        message=f"the meeting client did not {'mute' if want else 'unmute'} the microphone")
 
     def _media_session(self):
@@ -209,10 +210,10 @@ class BbbAdapter(MeetingAdapter):
     def share_source(self, source, command_id: str = "", origin: str = "") -> None:
         media = self._media_session()
         if media is None:
-            self._done("share", command_id, origin, ok=False, code="failed", message="the room has no media session")
+            self._done(AdapterAction.SHARE, command_id, origin, ok=False, code=ErrorCode.FAILED, message="the room has no media session")
             return
         if self._share_waiter is not None:
-            self._done("share", command_id, origin, ok=False, code="busy", message="a share is already starting")
+            self._done(AdapterAction.SHARE, command_id, origin, ok=False, code=ErrorCode.BUSY, message="a share is already starting")
             return
         waiter = (source.id, command_id, origin)
         self._share_waiter = waiter
@@ -221,7 +222,7 @@ class BbbAdapter(MeetingAdapter):
             if error is not None or not isinstance(result, dict) or not result.get("ok"):
                 why = error or (result or {}).get("error") or "unknown error"
                 self._share_waiter = None
-                self._done("share", command_id, origin, ok=False, code="failed", message=f"cannot share {source.name}: {why}")
+                self._done(AdapterAction.SHARE, command_id, origin, ok=False, code=ErrorCode.FAILED, message=f"cannot share {source.name}: {why}")
                 return
             QTimer.singleShot(int(SHARE_TIMEOUT_S * 1000), self, lambda: self._share_timeout(waiter))
 
@@ -233,17 +234,17 @@ class BbbAdapter(MeetingAdapter):
         source_id, command_id, origin = self._share_waiter
         self._share_waiter = None
         if ok:
-            self._done("share", command_id, origin, ok=True, source=source_id)
+            self._done(AdapterAction.SHARE, command_id, origin, ok=True, source=source_id)
         else:
             error = str(msg.get("error") or "")
-            code = "busy" if error in ("NotReadableError", "AbortError") else "failed"
-            self._done("share", command_id, origin, ok=False, code=code,
+            code = ErrorCode.BUSY if error in ("NotReadableError", "AbortError") else ErrorCode.FAILED
+            self._done(AdapterAction.SHARE, command_id, origin, ok=False, code=code,
                        message=f"the input could not be opened: {error} {str(msg.get('message') or '')[:200]}".strip())
 
     def _share_timeout(self, waiter: tuple[str, str, str]) -> None:
         if self._share_waiter == waiter:
             self._share_waiter = None
-            self._done("share", waiter[1], waiter[2], ok=False, code="timeout",
+            self._done(AdapterAction.SHARE, waiter[1], waiter[2], ok=False, code=ErrorCode.TIMEOUT,
                        message="the meeting client did not start sharing")
 
     def stop_share(self, command_id: str = "", origin: str = "") -> None:
@@ -253,11 +254,11 @@ class BbbAdapter(MeetingAdapter):
 
         def clicked(result, error) -> None:
             # No stop button: the share already ended (the input went away), which is what was asked.
-            self._done("stop_share", command_id, origin, ok=error is None, code="" if error is None else "failed",
+            self._done(AdapterAction.STOP_SHARE, command_id, origin, ok=error is None, code="" if error is None else ErrorCode.FAILED,
                        message="" if error is None else str(error))
 
         if media is None:
-            self._done("stop_share", command_id, origin, ok=True)
+            self._done(AdapterAction.STOP_SHARE, command_id, origin, ok=True)
         else:
             media.run_json(js, clicked)
 
@@ -281,7 +282,7 @@ class BbbAdapter(MeetingAdapter):
                 if failed:  # the page could not take the event: fresh sessions with the new layout
                     self._layout_by_reload(layout, {s: targets[s] for s in failed}, command_id, origin)
                 else:
-                    self._done("layout", command_id, origin, ok=True, layout=layout.name, method="event")
+                    self._done(AdapterAction.LAYOUT, command_id, origin, ok=True, layout=layout.name, method="event")
 
         for screen_id, settings in targets.items():
             self.sessions[screen_id].run_json(
@@ -298,7 +299,7 @@ class BbbAdapter(MeetingAdapter):
 
         def minted(urls, error) -> None:
             if error is not None or urls is None:
-                self._done("layout", command_id, origin, ok=False, code="failed",
+                self._done(AdapterAction.LAYOUT, command_id, origin, ok=False, code=ErrorCode.FAILED,
                            message=f"could not switch the layout: {error}")
                 return
             waiting = set(urls)
@@ -307,7 +308,7 @@ class BbbAdapter(MeetingAdapter):
                 if sid in waiting and "/html5client" in url:
                     waiting.discard(sid)
                     if not waiting:
-                        self._done("layout", command_id, origin, ok=True, layout=layout.name, method="reload")
+                        self._done(AdapterAction.LAYOUT, command_id, origin, ok=True, layout=layout.name, method="reload")
 
             for sid, url in urls.items():
                 session = self.sessions[sid]

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from PySide6.QtCore import QTimer
 
 from roomagent.core import events as ev
+from roomagent.core.commands import AdapterAction, ErrorCode
 from roomagent.core.layouts import JitsiSettings, Layout
 from roomagent.core.meeting_url import jitsi_room
 from roomagent.core.platforms import JITSI
@@ -149,9 +150,9 @@ class JitsiAdapter(MeetingAdapter):
             if self._share_waiter is not None and self._sharing:
                 source_id, command_id, origin = self._share_waiter
                 self._share_waiter = None
-                self._done("share", command_id, origin, ok=True, source=source_id)
+                self._done(AdapterAction.SHARE, command_id, origin, ok=True, source=source_id)
             elif not self._sharing:
-                self.emit(ev.ActionDone(action="stop_share", ok=True))
+                self.emit(ev.ActionDone(action=AdapterAction.STOP_SHARE, ok=True))
         elif name == "participantKickedOut" and _local(data.get("kicked")):
             self.emit(ev.MeetingEnded(reason="removed from the meeting", kicked=True))
         elif name in ("readyToClose", "videoConferenceLeft") and not self.closing:
@@ -172,7 +173,7 @@ class JitsiAdapter(MeetingAdapter):
     def set_muted(self, muted: bool, command_id: str = "", origin: str = "") -> None:
         media = self.sessions.get(self.request.media_screen.id)
         if media is None or self.request.media_screen.id not in self.joined:
-            self._done("mute", command_id, origin, ok=False, code="failed", message="the room has not joined the audio yet")
+            self._done(AdapterAction.MUTE, command_id, origin, ok=False, code=ErrorCode.FAILED, message="the room has not joined the audio yet")
             return
         entry = (muted, command_id, origin)
         self._mute_waiters.append(entry)
@@ -180,7 +181,7 @@ class JitsiAdapter(MeetingAdapter):
         def sent(result, error) -> None:
             if error is not None and entry in self._mute_waiters:
                 self._mute_waiters.remove(entry)
-                self._done("mute", command_id, origin, ok=False, code="failed", message=f"Jitsi: {error}")
+                self._done(AdapterAction.MUTE, command_id, origin, ok=False, code=ErrorCode.FAILED, message=f"Jitsi: {error}")
 
         media.run_json(f"window.__roomagentJitsi.setMuted({json.dumps(muted)})", sent)
         QTimer.singleShot(int(MUTE_READBACK_S * 1000), self, lambda: self._give_up(entry))
@@ -189,19 +190,19 @@ class JitsiAdapter(MeetingAdapter):
         done = [w for w in self._mute_waiters if w[0] == self._muted]
         self._mute_waiters = [w for w in self._mute_waiters if w[0] != self._muted]
         for want, command_id, origin in done:
-            self._done("mute", command_id, origin, ok=True, muted=want)
+            self._done(AdapterAction.MUTE, command_id, origin, ok=True, muted=want)
 
     def _give_up(self, entry: tuple[bool, str, str]) -> None:
         if entry in self._mute_waiters:
             self._mute_waiters.remove(entry)
-            self._done("mute", entry[1], entry[2], ok=False, code="failed",
+            self._done(AdapterAction.MUTE, entry[1], entry[2], ok=False, code=ErrorCode.FAILED,
                        message="Jitsi did not report the microphone change")
 
     def set_layout(self, layout: Layout, command_id: str = "", origin: str = "") -> None:
         self._layout = layout
         targets = {s.id: self._settings(s.role, layout) for s in self.request.screens if s.id in self.joined}
         if not targets:
-            self._done("layout", command_id, origin, ok=False, code="failed", message="no screen has joined yet")
+            self._done(AdapterAction.LAYOUT, command_id, origin, ok=False, code=ErrorCode.FAILED, message="no screen has joined yet")
             return
         pending, failed = set(targets), []
 
@@ -211,9 +212,9 @@ class JitsiAdapter(MeetingAdapter):
                 failed.append(f"{screen_id}: {error}")
             if not pending:
                 if failed:
-                    self._done("layout", command_id, origin, ok=False, code="failed", message="; ".join(failed))
+                    self._done(AdapterAction.LAYOUT, command_id, origin, ok=False, code=ErrorCode.FAILED, message="; ".join(failed))
                 else:
-                    self._done("layout", command_id, origin, ok=True, layout=layout.name, method="command")
+                    self._done(AdapterAction.LAYOUT, command_id, origin, ok=True, layout=layout.name, method="command")
 
         for screen_id, settings in targets.items():
             arg = json.dumps({"tile_view": settings.tile_view, "filmstrip": settings.filmstrip})
@@ -224,7 +225,7 @@ class JitsiAdapter(MeetingAdapter):
         screen = self.request.media_screen
         session = self.sessions.get(screen.id)
         if session is None or screen.id not in self.joined:
-            self._done("share", command_id, origin, ok=False, code="failed", message="the room has not joined yet")
+            self._done(AdapterAction.SHARE, command_id, origin, ok=False, code=ErrorCode.FAILED, message="the room has not joined yet")
             return
         label = source.label or source.product
         waiter = (source.id, command_id, origin)
@@ -240,14 +241,14 @@ class JitsiAdapter(MeetingAdapter):
     def _share_timeout(self, waiter: tuple[str, str, str]) -> None:
         if self._share_waiter == waiter:
             self._share_waiter = None
-            self._done("share", waiter[1], waiter[2], ok=False, code="timeout",
+            self._done(AdapterAction.SHARE, waiter[1], waiter[2], ok=False, code=ErrorCode.TIMEOUT,
                        message="Jitsi did not start sharing the input (is it connected, and not in use?)")
 
     def stop_share(self, command_id: str = "", origin: str = "") -> None:
         session = self.sessions.get(self.request.media_screen.id)
         if self._sharing and session is not None:
             session.run_json("window.__roomagentJitsi.command('toggleShareScreen')", lambda r, e: None)
-        self._done("stop_share", command_id, origin, ok=True)
+        self._done(AdapterAction.STOP_SHARE, command_id, origin, ok=True)
 
     def _say_goodbye(self, screen_id: str, session) -> None:
         # hangup first (the others see the room leave at once); the wrapper is unloaded when Jitsi says

@@ -43,7 +43,7 @@ class SourcesBar(QWidget):
 
     def render(self, state: RoomState) -> None:
         """Redraw when what is shown changed (inputs, sharing, previews, whether a meeting is on)."""
-        in_meeting = state.lifecycle is Lifecycle.IN_MEETING and "share" in state.capabilities
+        in_meeting = state.lifecycle is Lifecycle.IN_MEETING and cmd.Capability.SHARE in state.capabilities
         key = (state.sources, state.sharing, tuple(sorted(state.previews.items())), in_meeting)
         self.setVisible(bool(state.sources))
         if key == self._shown:

@@ -320,9 +320,9 @@ def test_get_state_answers_with_the_snapshot(rules):
 def test_any_state_commands_identify_and_message(rules):
     room = Room(rules)
     assert room.command(cmd.IdentifyScreens(id="i")).ok
-    assert fx.IdentifyScreens(seconds=10.0) in room.effects
+    assert fx.ShowScreenNumbers(seconds=10.0) in room.effects
     assert room.command(cmd.ShowMessage(id="m", text="We start in 5 minutes", seconds=300)).ok
-    assert fx.ShowMessage(text="We start in 5 minutes", seconds=300) in room.effects
+    assert fx.DisplayMessage(text="We start in 5 minutes", seconds=300) in room.effects
     assert room.state.lifecycle is Lifecycle.IDLE
 
 
@@ -345,10 +345,10 @@ def test_share_a_present_input_and_stop(rules):
     assert room.state.snapshot()["sources"][0]["id"] == "hdmi1"
     room.join()
     (share,) = room.deferred(cmd.ShareSource(id="s1", source="hdmi1"))
-    assert share == fx.ShareSource(source=HDMI, command_id="s1", origin="test")
+    assert share == fx.StartSharing(source=HDMI, command_id="s1", origin="test")
     (reply,) = room.send(ev.ActionDone(action="share", ok=True, command_id="s1", origin="test", source="hdmi1"))
     assert reply.ok and reply.data == {"sharing": "hdmi1"} and room.state.sharing == "hdmi1"
-    assert room.deferred(cmd.StopShare(id="s2")) == [fx.StopShare(command_id="s2", origin="test")]
+    assert room.deferred(cmd.StopShare(id="s2")) == [fx.StopSharing(command_id="s2", origin="test")]
     (reply,) = room.send(ev.ActionDone(action="stop_share", ok=True, command_id="s2", origin="test"))
     assert reply.data == {"sharing": None} and room.state.sharing is None
 
@@ -367,7 +367,7 @@ def test_inputs_without_picture_or_unplugged_are_refused_and_unplugging_ends_sha
     assert room.state.sharing == "hdmi1" and room.state.previews == {"right": "hdmi1"}
     effects = room.send(ev.SourcesChanged(sources=(HDMI.model_copy(update={"present": False}),)))
     assert room.state.sharing is None and room.state.previews == {}
-    assert fx.StopPreview(screens=("right",)) in effects
+    assert fx.EndPreviews(screens=("right",)) in effects
     assert room.command(cmd.ShareSource(id="e", source="hdmi1")).code == "unknown_source"
 
 
@@ -380,7 +380,7 @@ def test_preview_works_idle_and_stop_preview_ends_all(rules):
     assert room.state.previews == {}
     room.command(cmd.PreviewSource(id="q", screen="right", source="hdmi1"))
     assert room.command(cmd.StopPreview(id="r")).ok and room.state.previews == {}
-    assert fx.StopPreview(screens=("right",)) in room.effects
+    assert fx.EndPreviews(screens=("right",)) in room.effects
 
 
 def test_reload_one_or_every_screen_in_a_meeting(rules):
