@@ -28,6 +28,7 @@ from paho.mqtt.properties import Properties
 from roomagent.control.client import credentials_of, dumps, retire
 from roomagent.control.paho_client import new_client
 from roomagent.control.policy import BrokerAddress, Topics, classify_connack, classify_connect_error
+from roomagent.core.commands import ErrorCode
 from roomagent.profile import MqttSection
 
 log = logging.getLogger("roomagent.fleet.mqtt")
@@ -202,7 +203,7 @@ def _reply(payload: bytes) -> dict:
     try:
         body = json.loads(payload)
     except (ValueError, UnicodeDecodeError):
-        return {"status": "error", "error": {"code": "invalid", "message": "the room's reply is not JSON"}}
+        return {"status": "error", "error": {"code": ErrorCode.INVALID.value, "message": "the room's reply is not JSON"}}
     if not isinstance(body, dict):
         return {"status": "error", "error": {"code": "invalid", "message": "the room's reply is not a JSON object"}}
     return body

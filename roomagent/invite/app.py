@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from roomagent import __version__
-from roomagent.core.commands import COMMAND
+from roomagent.core.commands import COMMAND, ErrorCode
 from roomagent.directory.server.app import read_limited
 from roomagent.directory.server.errors import validation_message
 from roomagent.directory.server.fastpath import BodyTooLarge
@@ -38,7 +38,7 @@ log = logging.getLogger("roomagent.invite")
 #: The room user's external id starts with this, so its sessions are recognisable in BBB's logs.
 ROOM_USER_PREFIX = "roomagent-room-"
 #: Replies of a room that is no longer in the caller's meeting (roomagent/core/commands.py ErrorCode).
-LEFT_CODES = ("not_in_meeting", "wrong_meeting")
+LEFT_CODES = (ErrorCode.NOT_IN_MEETING, ErrorCode.WRONG_MEETING)
 
 
 def room_join_params(caller: Caller, server: dict[str, str], prefix: str, user_id: str) -> dict[str, str]:
