@@ -48,6 +48,10 @@ log = logging.getLogger("roomagent.meeting")
 #: window is closed anyway: long enough for one round trip to the meeting server, short enough that
 #: the teacher does not notice.
 LEAVE_GRACE_S = 1.5
+#: Once every page is blank, what their ``pagehide`` handlers sent (BigBlueButton's and the fakes' leave
+#: beacons) gets this long to leave the browser before its process is ended (a SIGTERM drops requests
+#: still in flight). Within LEAVE_GRACE_S.
+LEAVE_SETTLE_S = 0.3
 #: How long a mute request waits for the client to show the new microphone state.
 MUTE_READBACK_S = 3.0
 #: How long a share request waits for the input's track: opening a capture card takes a second or two.
@@ -170,7 +174,7 @@ class MeetingAdapter(QObject):
             if url == "about:blank":
                 pending.discard(sid)
                 if not pending:
-                    finish()
+                    QTimer.singleShot(int(LEAVE_SETTLE_S * 1000), self, finish)
 
         for sid in list(pending):
             session = self.sessions[sid]
