@@ -131,8 +131,9 @@ def _measure(port: int, loads: queue.Queue, n: int, client, subscribe) -> dict[s
             c.publish("bench/echo", b"x", qos=1)
             echoed = echoes.get(timeout=ANSWER_TIMEOUT_S)
             sent2 = time.perf_counter()
-            c.publish("roomagent/bench/command", b'{"id": "r", "action": "reload", "screen": "main"}', qos=1,
-                      properties=props)
+            # A fresh id each time: a repeated id and content within 600 s is answered once (de-duplication).
+            c.publish("roomagent/bench/command", f'{{"id": "r{i}", "action": "reload", "screen": "main"}}'.encode(),
+                      qos=1, properties=props)
             replied = replies.get(timeout=ANSWER_TIMEOUT_S)
             loaded = loads.get(timeout=ANSWER_TIMEOUT_S)
             if i >= WARMUP:
