@@ -1,6 +1,8 @@
-"""A room's MQTT edge alone in a process (``python -m tests.control.agent_child URL ROOM``), for the
-"agent killed" test and the bench. It answers every command at once (``get_state`` with a small state),
-prints ``connected``/``disconnected`` on stdout, and stops cleanly on SIGTERM."""
+"""A room's MQTT edge alone in a process (``python -m tests.control.agent_child URL ROOM [PASSWORD_FILE
+CA_FILE]``), for the "agent killed" test, the bench and the shipped-ACL tests (with a password file the
+room logs in as the user ROOM, over TLS when CA_FILE is given). It answers every command at once
+(``get_state`` with a small state), prints ``connected``/``disconnected`` on stdout, and stops cleanly
+on SIGTERM."""
 
 from __future__ import annotations
 
@@ -20,9 +22,13 @@ STATE = {"state": "idle", "meeting": None, "layout": None, "muted": None, "scree
 
 
 def main(argv: list[str]) -> int:
-    url, room = argv[1], argv[2]
+    url, room, *login = argv[1:]
     app = QCoreApplication([])
-    control = MqttControl(MqttSection(url=url), room, version="child")
+    settings = MqttSection(url=url)
+    if login:
+        password_file, ca_file = login
+        settings = MqttSection(url=url, username=room, password_file=password_file, ca_file=ca_file)
+    control = MqttControl(settings, room, version="child")
     control.backoff = Backoff(min_s=0.05, max_s=0.4, permanent_s=0.5)
 
     def on_command(command, route) -> None:

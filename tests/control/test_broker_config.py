@@ -4,8 +4,6 @@ listener works with the agent, and the agent reports credentials and certificate
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,22 +12,9 @@ from roomagent.core.commands import CommandReply
 from roomagent.serving import free_port
 from tests.control.broker import GUARD_S, Mosquitto, Probe
 from tests.control.certs import make_certs
+from tests.security.shipped import CONTROLLER, EXAMPLE, PASSWORDS, ROOM_A, ROOM_B, password_file
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "kiosk" / "mosquitto"
-ROOM_A, ROOM_B, CONTROLLER = "h0104", "h0105", "ctl_ops"
-PASSWORDS = {ROOM_A: "pw-room-a", ROOM_B: "pw-room-b", CONTROLLER: "pw-controller"}
 GUARD_MS = int(GUARD_S * 1000)
-
-
-def password_file(directory: Path) -> Path:
-    """A mosquitto password file for the example's user names, made with mosquitto_passwd."""
-    if shutil.which("mosquitto_passwd") is None:
-        pytest.skip("mosquitto_passwd is not installed (mosquitto-clients)")
-    path = directory / "roomagent.passwd"
-    for n, (user, password) in enumerate(PASSWORDS.items()):
-        subprocess.run(["mosquitto_passwd", "-b", *(["-c"] if n == 0 else []), str(path), user, password],
-                       check=True, capture_output=True)
-    return path
 
 
 @pytest.fixture

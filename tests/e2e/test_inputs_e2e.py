@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 
 from tests.control.broker import Mosquitto
 from tests.devices.uevent import FakeUdevd, capture_device
-from tests.e2e.room import ctl, retained
+from tests.e2e.room import ctl, retained, start_agent
 from tests.e2e.xvfb import Xvfb, missing_tools, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xvfb,
@@ -75,17 +74,11 @@ def test_an_input_plugged_in_is_previewed_on_a_projector(tmp_path):
                    check=True, timeout=60)
     broker = Mosquitto(tmp_path).start()
     xvfb = Xvfb().start()
-    config = tmp_path / "room.toml"
-    config.write_text(ROOM_TOML.format(mqtt=broker.url, serial=card["ID_SERIAL"], video=video))
-    log_path = tmp_path / "agent.log"
-    env = {**xvfb.env, "HOME": str(tmp_path), "QTWEBENGINE_DISABLE_SANDBOX": "1"}
-    with log_path.open("w") as log_file:
-        agent = subprocess.Popen([sys.executable, "-m", "roomagent", "run", "--config", str(config)],
-                                 env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    agent, log = start_agent(xvfb, tmp_path, ROOM_TOML.format(mqtt=broker.url, serial=card["ID_SERIAL"], video=video))
     def state():
         return json.loads(retained(broker.url, "roomagent/h0104/state") or "{}")
     try:
-        wait_for(lambda: "ready" in log_path.read_text(), "the agent to be ready")
+        wait_for(lambda: "ready" in log(), "the agent to be ready")
         wait_for(lambda: state().get("sources"), "the configured input in state")
         assert state()["sources"][0]["present"] is False
         idle_share, _ = _right_monitor(xvfb.screenshot(tmp_path / "idle.png"))
@@ -114,4 +107,4 @@ def test_an_input_plugged_in_is_previewed_on_a_projector(tmp_path):
         status = agent.wait(20)
         xvfb.stop()
         broker.stop()
-    assert status == 0, log_path.read_text()
+    assert status == 0, log()

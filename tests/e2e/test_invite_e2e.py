@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 
 from tests.control.broker import Mosquitto
-from tests.e2e.room import ROOM_TOML
+from tests.e2e.room import ROOM_TOML, start_agent
 from tests.e2e.xvfb import Xvfb, missing_tools, wait_for
 from tests.invite.world import World
 
@@ -53,18 +52,8 @@ def test_a_moderator_invites_the_room_and_controls_it_from_the_meeting(xvfb, wor
     assert invite.status_code == 201, invite.text
     invite = invite.json()
 
-    config = tmp_path / "room.toml"
-    config.write_text(ROOM_TOML.format(directory=world.directory.url, mqtt=f'[mqtt]\nurl = "{world.broker.url}"'))
-    home = tmp_path / "home"
-    home.mkdir()
-    log_path = tmp_path / "agent.log"
-    env = {**xvfb.env, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
-           "XDG_CACHE_HOME": str(home / "cache"), "QTWEBENGINE_DISABLE_SANDBOX": "1"}
-    with log_path.open("w") as log_file:
-        agent = subprocess.Popen([sys.executable, "-m", "roomagent", "run", "--config", str(config)],
-                                 env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    def log():
-        return log_path.read_text()
+    agent, log = start_agent(xvfb, tmp_path, ROOM_TOML.format(directory=world.directory.url,
+                                                              mqtt=f'[mqtt]\nurl = "{world.broker.url}"'))
     try:
         left = xvfb.find_window("roomagent screen left")
         wait_for(lambda: "ready" in log(), "the agent to be ready")

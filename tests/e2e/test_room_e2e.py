@@ -11,7 +11,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 from roomagent.demo.fake_bbb import create_bbb_app
 from roomagent.demo.runner import create_code, start_directory
 from roomagent.serving import run_in_thread
-from tests.e2e.room import ROOM_TOML, ctl, retained
+from tests.e2e.room import ROOM_TOML, ctl, retained, start_agent
 from tests.e2e.xvfb import Xvfb, missing_tools, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xvfb,
@@ -87,18 +86,8 @@ def servers(broker):
 def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, broker, tmp_path):
     meeting, directory, token = servers
     shots = Path(os.environ["ROOMAGENT_SCREENSHOTS"]) if os.environ.get("ROOMAGENT_SCREENSHOTS") else None
-    config = tmp_path / "room.toml"
-    config.write_text(ROOM_TOML.format(directory=directory.url, mqtt=f'[mqtt]\nurl = "{broker.url}"'))
-    home = tmp_path / "home"
-    home.mkdir()
-    log_path = tmp_path / "agent.log"
-    env = {**xvfb.env, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
-           "XDG_CACHE_HOME": str(home / "cache"), "QTWEBENGINE_DISABLE_SANDBOX": "1"}
-    with log_path.open("w") as log_file:
-        agent = subprocess.Popen([sys.executable, "-m", "roomagent", "run", "--config", str(config)],
-                                 env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    def log():
-        return log_path.read_text()
+    agent, log = start_agent(xvfb, tmp_path, ROOM_TOML.format(directory=directory.url,
+                                                              mqtt=f'[mqtt]\nurl = "{broker.url}"'))
     try:
         left = xvfb.find_window("roomagent screen left")
         xvfb.find_window("roomagent screen right")
@@ -186,7 +175,7 @@ def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, broker
         if shots:
             idle.save(str(shots / "screens-after-leave.png"))
         # Off-the-record profiles: nothing of the meeting was written under the agent's home.
-        stored = [p for p in home.rglob("*") if p.is_file() and re.search(r"Cookies|Local Storage|Cache", str(p))]
+        stored = [p for p in (tmp_path / "home").rglob("*") if p.is_file() and re.search(r"Cookies|Local Storage|Cache", str(p))]
         assert stored == []
     finally:
         agent.terminate()
@@ -202,20 +191,15 @@ def test_teacher_types_a_code_both_screens_join_then_leave(xvfb, servers, broker
 
 
 def test_a_projector_that_vanishes_is_hidden_and_returns_to_its_output(xvfb, tmp_path):
-    config = tmp_path / "room.toml"
-    config.write_text(ROOM_TOML.format(directory="http://127.0.0.1:9", mqtt=""))  # no join happens here
-    log_path = tmp_path / "agent.log"
-    env = {**xvfb.env, "HOME": str(tmp_path), "QTWEBENGINE_DISABLE_SANDBOX": "1"}
-    with log_path.open("w") as log_file:
-        agent = subprocess.Popen([sys.executable, "-m", "roomagent", "run", "--config", str(config)],
-                                 env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    # No join happens here: the directory address is never asked.
+    agent, log = start_agent(xvfb, tmp_path, ROOM_TOML.format(directory="http://127.0.0.1:9", mqtt=""))
     def visible():
         return xvfb.run("xdotool", "search", "--onlyvisible", "--name", "roomagent screen right", check_status=False)
     try:
         right = xvfb.find_window("roomagent screen right")
         xvfb.run("xrandr", "--delmonitor", "RIGHT")
         wait_for(lambda: not visible().strip(), "the right window to be hidden")
-        wait_for(lambda: "output RIGHT not found" in log_path.read_text(), "the warning in the log")
+        wait_for(lambda: "output RIGHT not found" in log(), "the warning in the log")
         left = xvfb.find_window("roomagent screen left")
         assert "Position: 0,0" in xvfb.run("xdotool", "getwindowgeometry", left)  # the keypad stays put
         xvfb.run("xrandr", "--setmonitor", "RIGHT", "1920/508x1080/286+1920+0", "none")
@@ -225,4 +209,4 @@ def test_a_projector_that_vanishes_is_hidden_and_returns_to_its_output(xvfb, tmp
                  "the right window to be back on RIGHT")
     finally:
         agent.terminate()
-        assert agent.wait(20) == 0, log_path.read_text()
+        assert agent.wait(20) == 0, log()

@@ -94,9 +94,9 @@ class ShippedBroker:
 
 
 def start_room(broker: ShippedBroker, room: str) -> tuple[subprocess.Popen, queue.Queue]:
-    """tests/security/edge_child.py: the room's real MQTT edge in its own process, logged in as ``room``
+    """tests/control/agent_child.py: the room's real MQTT edge in its own process, logged in as ``room``
     over the broker's TLS listener; its stdout lines (``connected``, ``disconnected``) arrive in the queue."""
-    args = [sys.executable, "-m", "tests.security.edge_child", broker.url, room,
+    args = [sys.executable, "-m", "tests.control.agent_child", broker.url, room,
             str(secret_file(broker.workdir, room)), str(broker.certs.ca)]
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, text=True)
     lines: queue.Queue = queue.Queue()
