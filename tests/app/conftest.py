@@ -3,12 +3,12 @@ over HTTP, agents built from a two-screen profile, and a teacher typing a code."
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from roomagent.app import RoomAgent
 from roomagent.core.state import ErrorKind, Lifecycle
 from roomagent.demo import meeting_server
+from roomagent.demo.runner import create_code
 from roomagent.directory.client import DirectoryClient
 from roomagent.directory.server.main import run_in_thread as serve_directory
 from roomagent.directory.server.settings import DirectorySettings
@@ -38,10 +38,8 @@ def directory():
 
 
 def new_code(directory_url: str, join_url: str) -> str:
-    answer = httpx.post(f"{directory_url}/meeting", json={"data": {"join_url": join_url}},
-                        headers={"Authorization": f"Bearer {TOKEN}"})
-    answer.raise_for_status()
-    return answer.json()["data"]["code"]
+    """A code for ``join_url``, minted as the test meeting server."""
+    return create_code(directory_url, TOKEN, join_url)
 
 
 @pytest.fixture

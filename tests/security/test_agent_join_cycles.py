@@ -9,10 +9,10 @@ import json
 import re
 import time
 
-import httpx
 import pytest
 
 from roomagent.demo import meeting_server
+from roomagent.demo.runner import create_code
 from roomagent.directory.server.main import run_in_thread as serve_directory
 from roomagent.directory.server.settings import DirectorySettings
 from roomagent.serving import run_in_thread as serve_app
@@ -35,13 +35,6 @@ def servers():
     directory.stop()
 
 
-def new_code(directory_url: str, join_url: str) -> str:
-    answer = httpx.post(f"{directory_url}/meeting", json={"data": {"join_url": join_url}},
-                        headers={"Authorization": f"Bearer {TOKEN}"})
-    answer.raise_for_status()
-    return answer.json()["data"]["code"]
-
-
 def _idle(message) -> bool:
     """A state message saying the room is idle without an error."""
     if not message.topic.endswith("/state"):
@@ -60,7 +53,7 @@ def test_join_leave_cycles_leak_nothing(tmp_path, servers):
             wait_answering(probe, agent.room)
             figures = []
             for cycle in range(1, CYCLES + 1):
-                code = new_code(directory.url, f"{meeting.url}/meeting/cycle-{cycle}")
+                code = create_code(directory.url, TOKEN, f"{meeting.url}/meeting/cycle-{cycle}")
                 agent.ask("type " + code.replace("-", ""))
                 probe.wait_for(lambda m: m.topic.endswith("/state") and json.loads(m.payload)["state"] == "in_meeting",
                                cycle)
