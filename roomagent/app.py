@@ -46,11 +46,8 @@ from roomagent.workers import RoomWorkers
 log = logging.getLogger("roomagent")
 
 
-def rules_from_profile(profile: RoomProfile, layouts: dict[str, Layout] | None = None,
-                       default_layout: str | None = None) -> RoomRules:
-    """The core's view of the profile (``layouts``: the room's layouts, see :func:`room_layouts`)."""
-    if layouts is None:
-        layouts, default_layout, _ = room_layouts(profile)
+def rules_from_profile(profile: RoomProfile, layouts: dict[str, Layout], default_layout: str | None) -> RoomRules:
+    """The core's view of the profile, with the room's layouts (see :func:`room_layouts`)."""
     media = profile.media_screen.id
     roles = [s.role for s in profile.screens]
     offered = offered_names(layouts.values(), roles, default_layout)
