@@ -39,6 +39,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from roomagent.demo.bbb_generations import DEFAULT_GENERATION, BbbGeneration
+from roomagent.demo.bbb_generations import generation as generation_named
 from roomagent.demo.fake_bbb_api import ROLES, MeetingRegistry, api_routes, checksum_ok
 from roomagent.demo.fake_bbb_page import client_page, logged_out_page
 from roomagent.demo.fake_bbb_plugins import DEFAULT_PLUGIN_SETTINGS, plugin_head, plugin_routes
@@ -50,8 +52,6 @@ LAYOUTS = frozenset(
     "PRESENTATION_ONLY CAMERAS_ONLY PARTICIPANTS_AND_CHAT_ONLY MEDIA_ONLY CUSTOM_LAYOUT SMART_LAYOUT"
     " PRESENTATION_FOCUS VIDEO_FOCUS".split()
 )
-#: The window events a current 3.x client listens to; an early 3.0 client knows only the second.
-DEFAULT_LAYOUT_EVENTS = ("SET_ENFORCED_LAYOUT", "CHANGE_ENFORCED_LAYOUT")
 SESSION_COOKIE = "JSESSIONID"
 USERDATA_PREFIX = "userdata-"
 
@@ -91,8 +91,11 @@ class FakeBbbState:
     """Sessions, ended meetings and the record log of one fake server; safe to use from any thread."""
 
     def __init__(self, *, get_join_url: bool, layout_events: tuple[str, ...], status_poll_ms: int,
-                 secret: str | None = None, graphql_user_agent_check: bool = False) -> None:
+                 secret: str | None = None, graphql_user_agent_check: bool = False,
+                 generation: BbbGeneration = DEFAULT_GENERATION) -> None:
         self.get_join_url = get_join_url
+        #: Which upstream 3.0.x variant this server reproduces (``bbb_generations.py``).
+        self.generation = generation
         #: With a secret: checksums are checked, joins need a created meeting and a role.
         self.secret = secret
         #: One bbb-web version answers checkGraphqlAuthorization only to a hasura-graphql-engine User-Agent.
@@ -371,6 +374,7 @@ async def _client(request: Request) -> Response:
         "pollMs": state.status_poll_ms,
         "layoutEvents": list(state.layout_events),
         "base": base_url(request),
+        "generation": state.generation.client_facts(),
     }
     session = state.session(token)
     meeting = state.meetings.get(session.meeting) if session is not None else None
@@ -457,13 +461,14 @@ def _read_client_js() -> str:
 def create_bbb_app(
     *,
     get_join_url: bool = True,
-    layout_events: tuple[str, ...] = DEFAULT_LAYOUT_EVENTS,
+    layout_events: tuple[str, ...] | None = None,
     status_poll_ms: int = 250,
     secret: str | None = None,
     plugin_dir: str | Path | None = None,
     invite_base: str | None = None,
     plugin_settings: dict[str, Any] | None = None,
     graphql_user_agent_check: bool = False,
+    generation: BbbGeneration | str = DEFAULT_GENERATION,
 ) -> Starlette:
     """A fresh fake BBB server; its state and log are ``app.state.fake`` (a :class:`FakeBbbState`).
 
@@ -475,7 +480,10 @@ def create_bbb_app(
     ``plugin_dir``: the repository's ``bbb-plugin/`` (its ``host/`` and ``dist/`` are served);
     ``invite_base``: where ``/roomagent-invite/`` forwards to (also settable later as
     ``app.state.invite_base``); ``plugin_settings``: what the plugins read as their settings.
+    ``generation``: the upstream 3.0.x variant to reproduce (a :class:`BbbGeneration` or its name);
+    ``layout_events`` defaults to that generation's.
     """
+    gen = generation_named(generation) if isinstance(generation, str) else generation
     routes = [
         Route("/", _logged_out),
         Route("/bigbluebutton/api/join", _join),
@@ -495,8 +503,9 @@ def create_bbb_app(
     ]
     app = Starlette(routes=routes)
     app.state.fake = FakeBbbState(
-        get_join_url=get_join_url, layout_events=layout_events, status_poll_ms=status_poll_ms, secret=secret,
-        graphql_user_agent_check=graphql_user_agent_check,
+        get_join_url=get_join_url, layout_events=gen.layout_events if layout_events is None else layout_events,
+        status_poll_ms=status_poll_ms, secret=secret, graphql_user_agent_check=graphql_user_agent_check,
+        generation=gen,
     )
     app.state.client_js = _read_client_js()
     app.state.invite_base = invite_base
