@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from roomagent.configload import ConfigError, Network, load_toml, validation_lines
 from roomagent.core.ids import check_room_id
@@ -159,24 +159,33 @@ class FleetSettings(_Section):
 
     mqtt: MqttSection
     web: WebSection
-    auth: AuthSection
+    # Before auth: the users' buildings are checked against the rooms' (validated in field order).
     rooms: list[RoomEntry] = []
+    auth: AuthSection
 
-    @model_validator(mode="after")
-    def _check_rooms(self) -> "FleetSettings":
-        ids = [r.id for r in self.rooms]
+    @field_validator("rooms")
+    @classmethod
+    def _check_rooms(cls, rooms: list[RoomEntry]) -> list[RoomEntry]:
+        ids = [r.id for r in rooms]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"rooms listed twice: {', '.join(duplicates)}")
+        return rooms
+
+    @field_validator("auth")
+    @classmethod
+    def _check_buildings(cls, auth: AuthSection, info: ValidationInfo) -> AuthSection:
+        if "rooms" not in info.data:  # the rooms have their own errors
+            return auth
         # A misspelt building would leave an operator who can act nowhere, found out only in an emergency.
-        known = self.buildings()
-        for i, user in enumerate(self.auth.users):
+        known = {r.building for r in info.data["rooms"] if r.building}
+        for i, user in enumerate(auth.users):
             unknown = [b for b in user.buildings or [] if b not in known]
             if unknown:
-                raise ValueError(f"auth.users[{i}].buildings ({user.name}): no room of [[rooms]] is in "
-                                 f"{', '.join(repr(b) for b in unknown)} (buildings: "
-                                 f"{', '.join(repr(b) for b in sorted(known)) or 'none listed'})")
-        return self
+                raise ValueError(f"users[{i}].buildings ({user.name}): no room of [[rooms]] is in "
+                                 f"{', '.join(repr(b) for b in unknown)} (the buildings there: "
+                                 f"{', '.join(repr(b) for b in sorted(known)) or 'none'})")
+        return auth
 
     def buildings(self) -> set[str]:
         """The buildings that ``[[rooms]]`` names."""
