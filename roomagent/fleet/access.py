@@ -9,6 +9,10 @@
 
 Every state-changing request (sign-in aside) must carry the session's CSRF token; every action on a room
 is appended to the audit log (JSON lines) with who, what, when and the room's reply.
+
+**Roles** (:class:`Principal`): a *viewer* sees everything and may act on nothing; an *operator* acts on
+every room, or only on rooms of their ``buildings`` (a room's building is its ``[[rooms]] building``; a room
+not listed there has none, so only an operator of every building may act on it).
 """
 
 from __future__ import annotations
@@ -19,26 +23,73 @@ import json
 import secrets
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from roomagent.fleet.config import AuthSection
+from roomagent.fleet.config import AuthSection, Role
 
 #: A hash checked for unknown user names too, so a wrong name costs as long as a wrong password.
 _DUMMY_PASSWORD = "not-a-user"
 
 
+@dataclass(frozen=True)
+class Principal:
+    """A signed-in person and what they may do. ``buildings`` None: every room (an operator of all)."""
+
+    name: str
+    role: Role
+    buildings: frozenset[str] | None = None
+
+    @property
+    def can_act(self) -> bool:
+        """Whether any action control is shown at all."""
+        return self.role == "operator"
+
+    @property
+    def scope(self) -> str:
+        """What this account may do, in words (the page header, refusals)."""
+        if self.role == "viewer":
+            return "viewer (read only)"
+        if self.buildings is None:
+            return "operator (every room)"
+        return f"operator ({', '.join(sorted(self.buildings))})"
+
+    def may_act_in(self, building: str) -> bool:
+        """Whether this account may act on rooms of ``building`` ("" for a room not in ``[[rooms]]``)."""
+        return self.can_act and (self.buildings is None or building in self.buildings)
+
+    def why_not(self, building: str) -> str:
+        """Why an action on a room (or all rooms) of ``building`` is refused; "" when it is allowed."""
+        if self.role == "viewer":
+            return f"{self.name} is a viewer: viewers see every room but may not act"
+        if not self.may_act_in(building):
+            where = f"of {building}" if building else "that are in no building of the dashboard's list"
+            return f"{self.name} may act only on rooms of {', '.join(sorted(self.buildings or ()))}, not on rooms {where}"
+        return ""
+
+
 class Authenticator:
-    """Checks passwords or the proxy header against ``[auth]``."""
+    """Checks passwords or the proxy header against ``[auth]``, and tells each person's role."""
 
     def __init__(self, settings: AuthSection) -> None:
         self.settings = settings
         self._hasher = PasswordHasher()
-        self._hashes = {user.name: user.password_hash for user in settings.users}
+        self._hashes = {user.name: user.password_hash for user in settings.users if user.password_hash}
+        self._users = {user.name: user for user in settings.users}
         self._dummy: str | None = None
+
+    def principal(self, name: str) -> Principal | None:
+        """The role of a signed-in name; None for a session whose user is no longer in ``[[auth.users]]``
+        (password mode: they must sign in again). A name the proxy sends that no entry lists gets
+        ``default_role``."""
+        user = self._users.get(name)
+        if user is None:
+            return Principal(name, self.settings.default_role) if self.proxy_mode else None
+        return Principal(name, user.role, frozenset(user.buildings) if user.buildings is not None else None)
 
     @property
     def proxy_mode(self) -> bool:
@@ -129,10 +180,13 @@ class AuditLog:
         self._lock = threading.Lock()
 
     def write(self, *, who: str, what: str, room: str | None = None, request: dict | None = None,
-              reply: dict | None = None, outcome: str = "", peer: str | None = None) -> dict:
-        """Append one record and return it."""
+              reply: dict | None = None, outcome: str = "", peer: str | None = None, why: str | None = None,
+              bulk: str | None = None) -> dict:
+        """Append one record and return it. ``why``: the reason of a refusal; ``bulk``: the id shared by a bulk
+        action's record and the records of each of its rooms."""
         record = {"at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "ts": round(time.time(), 3), "who": who, "what": what,
-                  "room": room, "request": request, "reply": reply, "outcome": outcome, "peer": peer}
+                  "room": room, "request": request, "reply": reply, "outcome": outcome, "why": why, "bulk": bulk,
+                  "peer": peer}
         line = json.dumps({k: v for k, v in record.items() if v is not None}, ensure_ascii=False)
         with self._lock, self.path.open("a", encoding="utf-8") as fh:
             fh.write(line + "\n")

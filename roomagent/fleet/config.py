@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from roomagent.configload import ConfigError, Network, load_toml, validation_lines
 from roomagent.core.ids import check_room_id
@@ -39,11 +39,23 @@ class RoomEntry(_Section):
         return check_room_id(value)
 
 
+#: What a signed-in person may do: ``viewer`` sees everything and acts on nothing; ``operator`` acts on rooms
+#: (all of them, or those of ``buildings``).
+Role = Literal["viewer", "operator"]
+#: A user entry without ``role``: an operator of every building, as every user was before roles existed,
+#: so an upgrade neither takes rights from anyone a config lists nor gives anyone new ones.
+DEFAULT_ROLE: Role = "operator"
+
+
 class User(_Section):
-    """An operator who signs in with a password; only its argon2 hash is stored."""
+    """A person who may sign in: with a password (only its argon2 hash is stored) in mode ``password``;
+    in mode ``proxy`` an entry only gives the name the proxy sends its role and buildings."""
 
     name: str
-    password_hash: str = Field(description="from `roomagent fleet hash-password`")
+    password_hash: str | None = Field(default=None, description="from `roomagent fleet hash-password`")
+    role: Role = DEFAULT_ROLE
+    #: An operator acts only on rooms of these buildings (``[[rooms]] building``); omitted: every room.
+    buildings: list[str] | None = None
 
     @field_validator("name")
     @classmethod
@@ -54,10 +66,29 @@ class User(_Section):
 
     @field_validator("password_hash")
     @classmethod
-    def _check_hash(cls, value: str) -> str:
-        if not value.startswith("$argon2id$"):
+    def _check_hash(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("$argon2id$"):
             raise ValueError("must be an argon2id hash from `roomagent fleet hash-password`, never the password")
         return value
+
+    @field_validator("buildings")
+    @classmethod
+    def _check_buildings(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("an empty list would let this operator act nowhere: leave `buildings` out for "
+                             "every building, or make the user a viewer")
+        if any(not b.strip() for b in value):
+            raise ValueError("a building name may not be empty")
+        return value
+
+    @model_validator(mode="after")
+    def _check_role(self) -> "User":
+        if self.role == "viewer" and self.buildings is not None:
+            raise ValueError("`buildings` limits what an operator may act on; a viewer acts on nothing "
+                             "(remove `buildings`, or set role = \"operator\")")
+        return self
 
 
 class AuthSection(_Section):
@@ -69,6 +100,8 @@ class AuthSection(_Section):
     proxy_header: str = Field(default="X-Remote-User", pattern=r"^[A-Za-z0-9-]+$")
     #: Only requests from these addresses may carry the header; anyone else is refused.
     trusted_proxies: list[Network] = []
+    #: Mode ``proxy``: the role of a name the proxy sends that no ``[[auth.users]]`` entry lists.
+    default_role: Role = DEFAULT_ROLE
 
     @model_validator(mode="after")
     def _check_mode(self) -> "AuthSection":
@@ -76,6 +109,11 @@ class AuthSection(_Section):
             raise ValueError("mode 'password' needs at least one [[auth.users]] entry")
         if self.mode == "proxy" and not self.trusted_proxies:
             raise ValueError("mode 'proxy' needs trusted_proxies (the reverse proxy's addresses)")
+        if self.mode == "password":
+            missing = [u.name for u in self.users if u.password_hash is None]
+            if missing:
+                raise ValueError(f"mode 'password' needs a password_hash for every user (missing for "
+                                 f"{', '.join(missing)}; make one with `roomagent fleet hash-password`)")
         names = [u.name for u in self.users]
         if len(names) != len(set(names)):
             raise ValueError("user names must be unique")
@@ -121,16 +159,37 @@ class FleetSettings(_Section):
 
     mqtt: MqttSection
     web: WebSection
-    auth: AuthSection
+    # Before auth: the users' buildings are checked against the rooms' (validated in field order).
     rooms: list[RoomEntry] = []
+    auth: AuthSection
 
-    @model_validator(mode="after")
-    def _check_rooms(self) -> "FleetSettings":
-        ids = [r.id for r in self.rooms]
+    @field_validator("rooms")
+    @classmethod
+    def _check_rooms(cls, rooms: list[RoomEntry]) -> list[RoomEntry]:
+        ids = [r.id for r in rooms]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"rooms listed twice: {', '.join(duplicates)}")
-        return self
+        return rooms
+
+    @field_validator("auth")
+    @classmethod
+    def _check_buildings(cls, auth: AuthSection, info: ValidationInfo) -> AuthSection:
+        if "rooms" not in info.data:  # the rooms have their own errors
+            return auth
+        # A misspelt building would leave an operator who can act nowhere, found out only in an emergency.
+        known = {r.building for r in info.data["rooms"] if r.building}
+        for i, user in enumerate(auth.users):
+            unknown = [b for b in user.buildings or [] if b not in known]
+            if unknown:
+                raise ValueError(f"users[{i}].buildings ({user.name}): no room of [[rooms]] is in "
+                                 f"{', '.join(repr(b) for b in unknown)} (the buildings there: "
+                                 f"{', '.join(repr(b) for b in sorted(known)) or 'none'})")
+        return auth
+
+    def buildings(self) -> set[str]:
+        """The buildings that ``[[rooms]]`` names."""
+        return {r.building for r in self.rooms if r.building}
 
 
 def load_settings(path: str | Path) -> FleetSettings:

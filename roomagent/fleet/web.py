@@ -2,8 +2,9 @@
 over Server-Sent Events, and operator actions through the normal command contract.
 
 Pages: ``/login``, ``/`` (overview), ``/rooms/{id}``; streams: ``/events`` and ``/rooms/{id}/events``;
-actions: ``POST /rooms/{id}/actions/{action}``. Every page needs a signed-in operator; every POST needs
-the session's CSRF token; every action is written to the audit log.
+actions: ``POST /rooms/{id}/actions/{action}``, bulk actions ``/bulk`` (:mod:`roomagent.fleet.bulk`). Every
+page needs a signed-in operator; every POST needs the session's CSRF token; every action is written to the
+audit log, and so is every action refused for the account's role or buildings (403).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from roomagent import __version__
 from roomagent.control.parse import describe_error
 from roomagent.core.commands import COMMAND
 from roomagent.fleet.access import AuditLog, Authenticator, SignInLimiter, csrf_ok, new_csrf_token
+from roomagent.fleet.bulk import add_bulk_routes
 from roomagent.fleet.config import FleetSettings
 from roomagent.fleet.hub import BROKER, COUNTS, Hub, Subscriber
 from roomagent.fleet.link import FleetLink
@@ -176,12 +178,15 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
             request.session.setdefault("csrf", new_csrf_token())
             return name
         name = request.session.get("user")
-        if not name:
+        # A session of a user since removed from [[auth.users]] has no role any more: sign in again.
+        if not name or board.auth.principal(name) is None:
             raise NotSignedIn()
         return name
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("csrf", request.session.setdefault("csrf", new_csrf_token()))
+        if context.get("user"):  # what the header and the action controls show depend on the role
+            context.setdefault("me", board.auth.principal(context["user"]))
         return templates.TemplateResponse(request, name, {"board": board, "actions": ACTIONS, **context},
                                           status_code=status)
 
@@ -303,6 +308,11 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
     async def act(request: Request, room_id: str, action: str) -> Response:
         who = operator(request)
         room = room_or_404(room_id)
+        # The role before anything else: a viewer's (or an out-of-scope operator's) attempt is refused and
+        # audited whatever the form holds; the page never offered it.
+        refused = refuse_for_role(request, who, action, room)
+        if refused is not None:
+            return refused
         form = await request.form()
         if not csrf_ok(request.session.get("csrf"), str(form.get("csrf", ""))):
             return JSONResponse({"detail": "missing or wrong CSRF token"}, status_code=403)
@@ -312,7 +322,18 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
             return HTMLResponse(fragment("_reply.html", reply=reply, room=room))
         return page(request, "room.html", user=who, room=room, reply=reply)
 
-    async def _act(who: str, room: Room, action: str, form: dict[str, str], peer: str | None) -> dict:
+    def refuse_for_role(request: Request, who: str, action: str, room: Room) -> Response | None:
+        """403 and an audit line when ``who`` may not act on ``room``; None when they may."""
+        why = board.auth.principal(who).why_not(room.building)
+        if not why:
+            return None
+        peer = request.client.host if request.client else None
+        board.audit.write(who=who, what=action[:40], room=room.id, outcome="refused", why=why, peer=peer)
+        log.warning("%s: %s on %s refused: %s", who, action[:40], room.id, why)
+        return JSONResponse({"detail": why}, status_code=403)
+
+    async def _act(who: str, room: Room, action: str, form: dict[str, str], peer: str | None,
+                   bulk: str | None = None) -> dict:
         request = {"id": f"fleet-{secrets.token_hex(6)}", "action": action}
         if action not in ACTIONS:
             return {"label": action, "outcome": "refused", "message": f"{action!r} is not an action of this page"}
@@ -339,12 +360,14 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
             error = body.get("error") if isinstance(body.get("error"), dict) else {}
             outcome = "error"
             message = f"{error.get('code', 'error')}: {error.get('message', '')}".strip(": ")
-        board.audit.write(who=who, what=action, room=room.id, request=payload, reply=body, outcome=outcome, peer=peer)
+        board.audit.write(who=who, what=action, room=room.id, request=payload, reply=body, outcome=outcome, peer=peer,
+                          bulk=bulk)
         log.info("%s: %s on %s -> %s", who, action, room.id, outcome)
         if board.fleet.note(room.id, f"{who}: {ACTIONS[action]} → {outcome} ({message})"[:300], board.now()):
             board.hub.changed(room.id)
         return {"label": ACTIONS[action], "outcome": outcome, "message": message}
 
+    add_bulk_routes(app, board, page=page, operator=operator, act=_act)
     return app
 
 
