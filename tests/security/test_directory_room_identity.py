@@ -5,7 +5,9 @@ server over HTTP (both stores, the shipped limits: 10 failures per requester, 10
   for longer than a minute, must leave an authenticated room redeeming every one of its own codes, even
   while the same network is over its cap (a valid code from a network others made fail);
 - the code-minting bypass: valid codes redeemed under made-up ``Room-Id``s must add no guesses beyond
-  the per-network cap.
+  the per-network cap;
+- the real agent (``roomagent.service.run`` with ``[directory] secret_file`` in a ``room.d`` drop-in)
+  joins with a code typed on its panel while someone on its network has just failed 10 times in its name.
 
 Networks are told apart by ``X-Forwarded-For`` from the trusted loopback proxy; time is the directory's
 injected clock, moved by the test (three simulated minutes take a second).
@@ -13,14 +15,29 @@ injected clock, moved by the test (three simulated minutes take a second).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from roomagent.demo import meeting_server
+from roomagent.demo.runner import create_code as demo_code
 from roomagent.directory.server.main import RunningServer, run_in_thread
-from tests.directory.helpers import FakeClock, create_code, http_client, provision_rooms, room_headers, settings_for
+from roomagent.serving import run_in_thread as serve_app
+from tests.control.broker import Mosquitto, Probe
+from tests.directory.helpers import (
+    TOKEN,
+    FakeClock,
+    create_code,
+    http_client,
+    provision_rooms,
+    room_headers,
+    settings_for,
+)
+from tests.security.agent_room import ROOM as AGENT_ROOM
+from tests.security.agent_room import RoomProcess, wait_answering
 
 ROOM = "h0104"
 ROOM_NET = "203.0.113.10"  # the room's network, shared with the attacker (one NAT address)
@@ -87,3 +104,32 @@ def test_codes_redeemed_under_made_up_room_ids_buy_no_guesses_beyond_the_network
             for _ in range(11):
                 guesses += redeem(client, WRONG, attacker, room_headers(f"minted-{n}")) == 404
     assert guesses == NETWORK_CAP
+
+
+def test_the_real_agent_proves_its_room_while_others_fail_in_its_name(tmp_path):
+    rooms_file = tmp_path / "rooms.toml"
+    secret_file = tmp_path / "directory.secret"
+    secret_file.write_text(provision_rooms(rooms_file, AGENT_ROOM)[AGENT_ROOM] + "\n")
+    (tmp_path / "room.d").mkdir()
+    (tmp_path / "room.d" / "50-secret.toml").write_text(f'[directory]\nsecret_file = "{secret_file}"\n')
+    settings = settings_for("memory", redeem_limit_per_min=10, allowed_join_hosts=["127.0.0.1"],
+                            rooms_file=str(rooms_file))
+    broker = Mosquitto(tmp_path).start()
+    with run_in_thread(settings) as directory, serve_app(meeting_server.create_app()) as meeting:
+        agent = RoomProcess(tmp_path, broker.url, directory=directory.url).start()
+        try:
+            with Probe(broker.port) as probe, http_client(directory.url) as http:
+                probe.subscribe("test/reply", f"roomagent/{agent.room}/state")
+                wait_answering(probe, agent.room)
+                # Someone on the room's network (loopback, like the agent) fails 10 times in its name.
+                forged = [http.get("/meeting", headers={"Code": "ABC-DEF-234", "Room-Id": agent.room}).status_code
+                          for _ in range(11)]
+                assert forged == [401] * 10 + [429]
+                code = demo_code(directory.url, TOKEN, f"{meeting.url}/meeting/identity")
+                agent.ask("type " + code.replace("-", ""))
+                probe.wait_for(lambda m: m.topic.endswith("/state") and json.loads(m.payload)["state"] == "in_meeting")
+                status = http.get("/meeting/status", headers={"Code": code, "Authorization": f"Bearer {TOKEN}"})
+                assert status.json()["data"]["room"]["id"] == agent.room
+        finally:
+            agent.stop()
+            broker.stop()
