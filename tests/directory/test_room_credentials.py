@@ -9,6 +9,7 @@ failures per requester per minute.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -206,3 +207,16 @@ def test_require_room_credentials_needs_a_rooms_file(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_settings(config)
     assert any(line.startswith("require_room_credentials: needs rooms_file") for line in info.value.errors)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving files another group needs root")
+def test_the_cli_gives_a_new_rooms_file_its_folders_group_and_keeps_it_on_changes(tmp_path):
+    folder = tmp_path / "directory"
+    folder.mkdir()
+    os.chown(folder, 0, 4242)  # like /etc/roomagent/directory: root:roomagent-directory
+    path = folder / "rooms.toml"
+    assert rooms_cli("add", "h0104", "--rooms-file", str(path)).returncode == 0
+    assert (path.stat().st_gid, path.stat().st_mode & 0o777) == (4242, 0o640)
+    path.chmod(0o600)
+    assert rooms_cli("rotate", "h0104", "--rooms-file", str(path)).returncode == 0
+    assert (path.stat().st_gid, path.stat().st_mode & 0o777) == (4242, 0o600)

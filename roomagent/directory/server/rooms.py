@@ -120,12 +120,19 @@ def write_rooms(path: str | Path, rooms: RoomHashes) -> None:
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
+            # The replacement keeps the old file's owner, group and mode, and a new file gets its folder's
+            # group (/etc/roomagent/directory is root:roomagent-directory), so the directory's user can read
+            # it when root ran the command.
             if before is not None:
-                # The replacement keeps the old file's owner, group and mode, so the directory's user can
-                # still read it when root ran the command.
                 os.fchmod(out.fileno(), before.st_mode & 0o7777)
-                if (before.st_uid, before.st_gid) != (os.geteuid(), os.getegid()):
-                    os.fchown(out.fileno(), before.st_uid, before.st_gid)
+                wanted = (before.st_uid, before.st_gid)
+            else:
+                wanted = (os.geteuid(), target.parent.stat().st_gid)
+            if wanted != (os.geteuid(), os.getegid()):
+                try:
+                    os.fchown(out.fileno(), *wanted)
+                except PermissionError:  # not root: the directory reports an unreadable file clearly
+                    log.warning("%s: could not give the file owner %d, group %d", target, *wanted)
             out.write(format_rooms(rooms))
             out.flush()
             os.fsync(out.fileno())
