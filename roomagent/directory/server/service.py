@@ -202,8 +202,9 @@ class Directory:
     def room_refusal(self, room: RoomTag | None, authorization: str | None) -> str | None:
         """Why this redemption's room identity is refused (401), or ``None`` when it may go on.
 
-        A credential that does not verify, a registered room's id without its credential, and (with ``require_room_credentials``) a
-        request without any are refused; an unregistered room id without a credential is anonymous.
+        A credential that does not verify, a registered room's id without its credential, and (with
+        ``require_room_credentials``) a request without any are refused; an unregistered room id without a
+        credential is anonymous.
         """
         credentials = self.credentials
         if authorization:
