@@ -26,7 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="room profile (default /etc/roomagent/room.toml + room.d/*.toml)")
     p.add_argument("--json", action="store_true", help="machine-readable report")
 
-    p = sub.add_parser("directory", help="run the reference directory server (MediaAuthService)")
+    p = sub.add_parser("directory", help="run the reference directory server (MediaAuthService); "
+                       "`roomagent directory room --help`: rooms' secrets")
     p.add_argument("--config", required=True, help="directory.toml")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
@@ -67,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         from roomagent.control.ctl import main as ctl_main
 
         return ctl_main(argv[1:])
+    if argv[:2] == ["directory", "room"]:
+        # Rooms' secrets: a small tool of its own (add/rotate/retire/remove/list), no server started.
+        from roomagent.directory.server.rooms_cli import main as rooms_main
+
+        return rooms_main(argv[2:])
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

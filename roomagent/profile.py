@@ -45,6 +45,9 @@ class DirectorySection(_Section):
     url: str
     ca_bundle: str = ""
     timeout_s: float = Field(default=8.0, gt=0, le=60)
+    secret_file: str = Field(
+        default="", description="file holding this room's directory secret (roomagent directory room add)"
+    )
 
     @field_validator("url")
     @classmethod
@@ -63,6 +66,15 @@ class DirectorySection(_Section):
     def _check_ca(cls, value: str) -> str:
         if value and not Path(value).is_file():
             raise ValueError(f"file {value} does not exist")
+        return value
+
+    @field_validator("secret_file")
+    @classmethod
+    def _check_secret(cls, value: str) -> str:
+        if value:
+            from roomagent.directory.secret import read_secret
+
+            read_secret(value)  # missing, unreadable, empty or malformed: a config error (exit 78)
         return value
 
 

@@ -94,7 +94,8 @@ def run(config: str | None, *, offscreen_dir: str | None = None, windowed: bool 
     def directory() -> DirectoryClient:
         # Room-Id/Room-Name let the directory relay a meeting server's commands to this room.
         return DirectoryClient(settings.url, ca_bundle=settings.ca_bundle or None, timeout_s=settings.timeout_s,
-                               room_id=profile.room.id, room_name=profile.room.name)
+                               room_id=profile.room.id, room_name=profile.room.name,
+                               secret_file=settings.secret_file or None)
 
     if windowed is None:  # auto: tile windows when there are fewer displays than room screens
         windowed = len(QGuiApplication.screens()) < len(profile.screens)

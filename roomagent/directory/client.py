@@ -16,7 +16,10 @@ not count against the room's brute-force budget.
 
 A client built with ``room_id`` (and ``room_name``) names the room when redeeming (``Room-Id``,
 ``Room-Name`` headers), so the meeting server that created the code can reach this room through the
-directory's meeting-scoped relay.
+directory's meeting-scoped relay. With ``secret_file`` as well it proves who it is (``Authorization:
+Bearer <secret>``, README "Security model"): the directory then counts only this room's own failures
+against it. The file is read for every redemption, so a rotated secret needs no restart; a file that went
+missing raises :class:`RoomSecretError`, a secret the directory refuses :class:`CredentialRefused`.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from roomagent import __version__
 from roomagent.core.codes import normalize_code
 from roomagent.core.ids import ROOM_ID
+from roomagent.directory.secret import read_secret
 
 #: Answers larger than this are not read: a directory answer is a few hundred bytes.
 MAX_RESPONSE_BYTES = 1024 * 1024
@@ -73,6 +77,14 @@ class DirectoryUnavailable(DirectoryError):
 
 class CertificateError(DirectoryUnavailable):
     """The directory's TLS certificate did not verify: a configuration problem, not a passing one."""
+
+
+class RoomSecretError(DirectoryError):
+    """The room's ``secret_file`` cannot be used (missing, unreadable, empty): a configuration problem."""
+
+
+class CredentialRefused(DirectoryError):
+    """401: the directory did not accept this room's credential (or wants one): a configuration problem."""
 
 
 class BadResponse(DirectoryError):
@@ -182,7 +194,8 @@ class DirectoryClient:
     connecting and each read; ``transport`` replaces httpx's (tests). ``room_id`` (``[a-z0-9-]{1,64}``,
     else ``ValueError``) and ``room_name`` are sent with every redemption; the name is percent-encoded
     UTF-8, with control characters turned into spaces and cut to :data:`MAX_ROOM_NAME` characters, so
-    that it can never make the directory refuse a redemption.
+    that it can never make the directory refuse a redemption. ``secret_file`` (needs ``room_id``) holds
+    the room's directory secret, sent as ``Authorization: Bearer`` with every redemption.
     """
 
     def __init__(
@@ -194,10 +207,14 @@ class DirectoryClient:
         transport: httpx.BaseTransport | None = None,
         room_id: str | None = None,
         room_name: str | None = None,
+        secret_file: str | None = None,
     ) -> None:
         scheme = base_url.split("://", 1)[0].lower() if "://" in base_url else ""
         if scheme not in ("http", "https"):
             raise ValueError(f"directory URL must be http:// or https://, not {base_url!r}")
+        if secret_file and room_id is None:
+            raise ValueError("a room secret needs the room id: the directory checks it against that room")
+        self._secret_file = secret_file or None
         self._room_headers: dict[str, str] = {}
         if room_id is not None:
             if not ROOM_ID.fullmatch(room_id):
@@ -232,7 +249,13 @@ class DirectoryClient:
         canonical = normalize_code(code)
         if canonical is None:
             raise CodeNotFound("not a valid code")
-        status, body = self._get("/meeting", headers={"Code": canonical, **self._room_headers})
+        headers = {"Code": canonical, **self._room_headers}
+        if self._secret_file is not None:
+            try:
+                headers["Authorization"] = "Bearer " + read_secret(self._secret_file)
+            except ValueError as exc:
+                raise RoomSecretError(f"[directory] secret_file: {exc}") from None
+        status, body = self._get("/meeting", headers=headers)
         if status == 404:
             raise CodeNotFound("code not found or expired")
         return self._shape(_Redeemed, body, "GET /meeting").data
@@ -298,6 +321,8 @@ class DirectoryClient:
             raise RateLimited(parse_retry_after(response.headers.get("Retry-After")), self._message(body))
         if status >= 500:
             raise DirectoryUnavailable(f"directory answered {status}: {self._message(body)}")
+        if status == 401 and body is not None:
+            raise CredentialRefused(f"the directory refused this room's credential: {self._message(body)}")
         if status == 404:
             if body is None and raw.strip():
                 raise BadResponse(f"GET {path}: 404 that is not the directory's JSON; is the directory URL right?")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 import ssl
 import threading
+from pathlib import Path
 
 import httpx
 
+from roomagent.directory.server.rooms import generate_secret, hash_secret, write_rooms
 from roomagent.directory.server.settings import DirectorySettings
 
 TOKEN = "test-token-bbb-0123456789"
@@ -81,3 +83,21 @@ def assert_error(response: httpx.Response, status: int) -> str:
     assert body["meta"]["status"] == "error"
     assert isinstance(body["meta"]["message"], str) and body["meta"]["message"]
     return body["meta"]["message"]
+
+
+def provision_rooms(path: Path, *rooms: str) -> dict[str, str]:
+    """Write a rooms file at ``path`` giving each room a fresh secret; returns room id -> secret.
+
+    The same hashing and writing as ``roomagent directory room add`` (whose CLI has tests of its own).
+    """
+    secrets = {room: generate_secret() for room in rooms}
+    write_rooms(path, {room: (hash_secret(secret),) for room, secret in secrets.items()})
+    return secrets
+
+
+def room_headers(room: str, secret: str | None = None) -> dict[str, str]:
+    """``Room-Id`` and, with ``secret``, the room's ``Authorization`` header."""
+    headers = {"Room-Id": room}
+    if secret is not None:
+        headers["Authorization"] = f"Bearer {secret}"
+    return headers

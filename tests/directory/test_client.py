@@ -15,17 +15,20 @@ from roomagent.directory.client import (
     BadResponse,
     CertificateError,
     CodeNotFound,
+    CredentialRefused,
     DirectoryClient,
     DirectoryError,
     DirectoryUnavailable,
     JoinTicket,
     RateLimited,
+    RoomSecretError,
     ServerNotFound,
     parse_retry_after,
 )
 from roomagent.directory.server.main import run_in_thread
+from roomagent.directory.server.rooms import generate_secret, hash_secret, write_rooms
 from roomagent.serving import free_port
-from tests.directory.helpers import BBB_URL, create_code, settings_for
+from tests.directory.helpers import BBB_URL, create_code, http_client, provision_rooms, settings_for
 from tests.directory.rawserver import RawServer, http_reply
 
 REDEEMED = json.dumps({"data": {"join_url": BBB_URL}, "meta": {"status": "success"}}).encode()
@@ -107,7 +110,7 @@ def test_server_that_never_answers_times_out():
         http_reply(b""),
         http_reply(b"<html>not found</html>", status="404 Not Found", headers="Content-Type: text/html\r\n"),
         http_reply(b"", status="302 Found", headers="Location: https://elsewhere.example.org/\r\n"),
-        http_reply(b'{"data": null, "meta": {"status": "error", "message": "no"}}', status="401 Unauthorized"),
+        http_reply(b"<html>who are you</html>", status="401 Unauthorized", headers="Content-Type: text/html\r\n"),
         http_reply(b'{"data": {"join_url": "' + b"a" * (1024 * 1024 + 10) + b'"}}'),
     ],
     ids=["not-json", "html", "wrong-type", "null-data", "array", "empty", "html-404", "redirect", "401", "huge"],
@@ -170,7 +173,8 @@ def test_server_list_garbage(body):
 
 
 def test_every_error_is_a_directory_error():
-    for kind in (CodeNotFound, ServerNotFound, RateLimited, DirectoryUnavailable, CertificateError, BadResponse):
+    for kind in (CodeNotFound, ServerNotFound, RateLimited, DirectoryUnavailable, CertificateError, BadResponse,
+                 RoomSecretError, CredentialRefused):
         assert issubclass(kind, DirectoryError)
 
 
@@ -205,3 +209,40 @@ def test_tls_is_verified_against_the_ca_bundle(self_signed):
             client.redeem("ABC-DEF-234")
         with DirectoryClient(peer.url, ca_bundle=cert) as client:
             assert client.redeem("ABC-DEF-234").join_url == BBB_URL
+
+
+def test_a_room_with_a_secret_proves_itself_and_follows_a_rotation(start_directory, tmp_path):
+    rooms_file = tmp_path / "rooms.toml"
+    old = provision_rooms(rooms_file, "h0104")["h0104"]
+    secret_file = tmp_path / "directory.secret"
+    secret_file.write_text(old + "\n")
+    server = start_directory(rooms_file=str(rooms_file))
+    with http_client(server.url) as http, DirectoryClient(server.url, room_id="h0104", secret_file=str(secret_file)) as client:
+        assert client.redeem(create_code(http)).join_url == BBB_URL
+        # Rotation: the directory accepts both secrets, the room's file is replaced; no restart on either side.
+        new = generate_secret()
+        write_rooms(rooms_file, {"h0104": (hash_secret(old), hash_secret(new))})
+        secret_file.write_text(new + "\n")
+        assert client.redeem(create_code(http)).join_url == BBB_URL
+        write_rooms(rooms_file, {"h0104": (hash_secret(new),)})
+        assert client.redeem(create_code(http)).join_url == BBB_URL
+        secret_file.write_text(old + "\n")  # a stale secret is refused with a clear error
+        with pytest.raises(CredentialRefused, match="room credential not accepted for room h0104"):
+            client.redeem(create_code(http))
+        secret_file.unlink()
+        with pytest.raises(RoomSecretError, match=r"\[directory\] secret_file: file .* does not exist"):
+            client.redeem(create_code(http))
+
+
+def test_a_registered_room_without_its_secret_is_told_so(start_directory, tmp_path):
+    rooms_file = tmp_path / "rooms.toml"
+    provision_rooms(rooms_file, "h0104")
+    server = start_directory(rooms_file=str(rooms_file))
+    with http_client(server.url) as http, DirectoryClient(server.url, room_id="h0104") as client:
+        with pytest.raises(CredentialRefused, match="room h0104 must prove who it is"):
+            client.redeem(create_code(http))
+
+
+def test_a_secret_needs_the_room_id(tmp_path):
+    with pytest.raises(ValueError, match="needs the room id"):
+        DirectoryClient("https://directory.example.org", secret_file=str(tmp_path / "x"))

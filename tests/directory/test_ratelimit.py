@@ -1,6 +1,7 @@
 """Redemption rate limits over real HTTP, on both stores: IPv6 counted per prefix, rooms counted apart from
-the rest of their network, known rooms never locked out by others, and the memory store's bounded table
-never forgetting an active lockout.
+the rest of their network, invented room ids capped by the network's limit, and the memory store's bounded
+table never forgetting an active lockout. (Authenticated rooms: test_room_credentials.py and
+tests/security/test_directory_room_identity.py.)
 
 Clients are told apart by ``X-Forwarded-For`` from a trusted proxy (the test's loopback), exactly as behind
 a real reverse proxy. The test settings allow 5 failures per requester per minute.
@@ -61,17 +62,17 @@ def test_others_mistakes_on_a_shared_address_do_not_lock_a_room_out(start_direct
         assert redeem(client, create_code(client), nat, room="h0106").status_code == 200
 
 
-def test_invented_room_ids_do_not_buy_unlimited_guesses_but_known_rooms_still_get_in(start_directory):
+def test_invented_room_ids_do_not_buy_unlimited_guesses_and_redeeming_makes_no_room_known(start_directory):
     server = start_directory(trusted_proxies=PROXY, redeem_limit_per_network_per_min=12)
     nat = "2001:db8:7::1"
     with http_client(server.url) as client:
-        assert redeem(client, create_code(client), nat, room="h0104").status_code == 200  # h0104 is known here
+        # Redeeming a valid code under a room id (anonymously) no longer makes that id exempt from the cap.
+        assert redeem(client, create_code(client), nat, room="h0104").status_code == 200
         for n in range(12):  # an attacker behind the same network invents a room id per guess
             assert_error(redeem(client, WRONG, f"2001:db8:7::{n + 2:x}", room=f"fake-{n}"), 404)
         assert_error(redeem(client, WRONG, nat, room="fake-new"), 429)  # the network's budget is spent
-        assert_error(redeem(client, create_code(client), nat, room="h0105"), 429)  # an unknown room waits too
-        # The room that redeemed from this network before is not held back by the attacker's failures.
-        assert redeem(client, create_code(client), nat, room="h0104").status_code == 200
+        assert_error(redeem(client, create_code(client), nat, room="h0105"), 429)  # an anonymous room waits too
+        assert_error(redeem(client, WRONG, nat, room="h0104"), 429)  # and so does the one that redeemed before
 
 
 @pytest.mark.parametrize("store_url", ["memory"], indirect=True)

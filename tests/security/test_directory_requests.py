@@ -13,14 +13,14 @@ import httpx
 import pytest
 
 from roomagent.directory.server.main import RunningServer, run_in_thread
-from tests.directory.helpers import AUTH, FakeClock, create_code, http_client, settings_for
+from tests.directory.helpers import AUTH, FakeClock, create_code, http_client, provision_rooms, settings_for
 
 GUARD_S = 15.0
 JSON = {**AUTH, "Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module", params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def directory(request: pytest.FixtureRequest) -> Iterator[RunningServer]:
+def directory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     store = "memory" if request.param == "memory" else request.getfixturevalue("redis_server_url")
     if store != "memory":
         import redis
@@ -28,8 +28,10 @@ def directory(request: pytest.FixtureRequest) -> Iterator[RunningServer]:
         with redis.Redis.from_url(store) as admin:
             admin.flushall()
     # High limits: these tests are about malformed input and races, not the rate limit.
+    rooms_file = tmp_path_factory.mktemp("rooms") / "rooms.toml"
+    provision_rooms(rooms_file, "h0104")  # so that room credentials are checked, not just absent
     settings = settings_for(store, redeem_limit_per_min=10_000, redeem_limit_per_network_per_min=100_000,
-                            http_request_timeout_s=2.0)
+                            http_request_timeout_s=2.0, rooms_file=str(rooms_file))
     with run_in_thread(settings, clock=FakeClock()) as server:
         yield server
 
@@ -49,6 +51,8 @@ RAW = [
     b"BREW /meeting HTTP/1.1\r\nHost: x\r\n\r\n",
     b"GET /server/%ff%fe%00 HTTP/1.1\r\nHost: x\r\n\r\n",
     b"GET /meeting/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \r\nCode: \r\n\r\n",
+    b"GET /meeting HTTP/1.1\r\nHost: x\r\nCode: ABC-DEF-234\r\nRoom-Id: h0104\r\nAuthorization: Bearer \xff\xfe\x00\r\n\r\n",
+    b"GET /meeting HTTP/1.1\r\nHost: x\r\nCode: ABC-DEF-234\r\nRoom-Id: h0104\r\nAuthorization: \xc3\xa9\r\n\r\n",
 ]
 
 
@@ -95,6 +99,11 @@ def _requests() -> list[tuple[str, str, dict, object]]:
         ("GET", "/meeting", {"Code": "ABC-DEF-234", "Room-Id": "h0104", "Room-Name": "%ff%fe"}, None),
         ("GET", "/meeting", {"Code": "ABC-DEF-234", "Room-Id": "h0104", "Room-Name": "%00"}, None),
         ("GET", "/meeting", {"Code": "ABC-DEF-234", "X-Forwarded-For": "not-an-ip, ::1, 999.1.1.1"}, None),
+        ("GET", "/meeting", {"Code": "ABC-DEF-234", "Room-Id": "h0104", "Authorization": "Bearer " + "x" * 10_000}, None),
+        ("GET", "/meeting", {"Code": "ABC-DEF-234", "Room-Id": "h0104", "Authorization": "Bearer"}, None),
+        ("GET", "/meeting", {"Code": "ABC-DEF-234", "Room-Id": "h0104", "Authorization": "Bearer \u00e9\u00ff".encode("latin-1")}, None),
+        ("GET", "/meeting", {"Code": "ABC-DEF-234", "Room-Id": "nope", "Authorization": "Digest x"}, None),
+        ("GET", "/meeting", {"Code": "ABC-DEF-234", "Room-Id": "h0104"}, None),
         ("DELETE", "/meeting", {}, None),
         ("PUT", "/meeting", JSON, "{}"),
         ("GET", "/server?per_page=-1&page=abc", {}, None),

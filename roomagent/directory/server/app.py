@@ -41,7 +41,7 @@ from roomagent.directory.server.store import StoreUnavailable, open_store
 log = logging.getLogger("roomagent.directory")
 
 _ERRORS = {
-    401: {"model": m.ErrorResponse, "description": "missing or wrong bearer token"},
+    401: {"model": m.ErrorResponse, "description": "missing or wrong bearer token (a meeting server's or a room's)"},
     404: {"model": m.ErrorResponse, "description": "not found"},
     405: {"model": m.ErrorResponse, "description": "method not allowed"},
     409: {"model": m.ErrorResponse, "description": "the room has not joined yet (or cannot be reached)"},
@@ -98,7 +98,7 @@ def meeting_contract() -> APIRouter:
         """Mint a short-lived, single-use code for a join URL on the allow-list."""
         raise NotImplementedError("served by MeetingEndpoint")
 
-    @router.get("/meeting", response_model=m.MeetingRedeemed, responses=_responses(404, 405, 422, 429, 503))
+    @router.get("/meeting", response_model=m.MeetingRedeemed, responses=_responses(401, 404, 405, 422, 429, 503))
     async def redeem_meeting(
         code: str = Header(description=_CODE_DOC),
         room_id: str | None = Header(
@@ -107,11 +107,16 @@ def meeting_contract() -> APIRouter:
         room_name: str | None = Header(
             None, description=f"the room's name, percent-encoded UTF-8, at most {MAX_ROOM_NAME} characters"
         ),
+        authorization: str | None = Header(
+            None, description="Bearer <the room's secret>, with Room-Id: proves the room (rooms_file)"
+        ),
     ) -> m.MeetingRedeemed:
         """Redeem a code once; unknown, malformed, expired and used codes all answer the same 404.
 
         A room that sends ``Room-Id`` (and ``Room-Name``) is recorded as the one that redeemed the code,
-        for the meeting server's relay. Malformed ones answer 422 without consuming the code.
+        for the meeting server's relay. Malformed ones answer 422 without consuming the code. A room with
+        a credential proves itself with ``Authorization``; a refused credential, or a registered room's id
+        without one, answers 401 without looking at the code, counted against the requester's network.
         """
         raise NotImplementedError("served by MeetingEndpoint")
 
@@ -196,9 +201,11 @@ def create_app(
                 raise
             directory.relay = relay
         app.state.relay = relay
+        rooms = directory.credentials
         log.info(
-            "directory ready: %s store, %d meeting server token(s), relay %s",
+            "directory ready: %s store, %d meeting server token(s), relay %s, %s",
             store.kind, len(settings.tokens), "on" if relay else "off",
+            f"{rooms.count()} room(s) with credentials" if rooms else "no room credentials (rooms are anonymous)",
         )
         try:
             yield

@@ -115,7 +115,7 @@ class MeetingEndpoint:
                 peer = scope.get("client")
                 address = client_address(peer[0] if peer else None, forwarded_for, self.trusted_proxies)
                 client = rate_network(address, self.ipv6_prefix)
-                result = await self.directory.redeem(code, client, room_id, room_name)
+                result = await self.directory.redeem(code, client, room_id, room_name, authorization)
             else:
                 raise ApiError(405, "Method Not Allowed", {"Allow": _ALLOW})
             status, body = 200, result.__pydantic_serializer__.to_json(result)

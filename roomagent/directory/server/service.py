@@ -33,10 +33,12 @@ from roomagent.core.platforms import configured_hosts
 from roomagent.directory.server import models as m
 from roomagent.directory.server.errors import ApiError, validation_message
 from roomagent.directory.server.relay import MqttRelay, RelayLost, RelayUnavailable
+from roomagent.directory.server.rooms import RoomCredentials
 from roomagent.directory.server.settings import DirectorySettings
 from roomagent.directory.server.store import (
     Blocked,
     CodeStore,
+    NotFound,
     Redeemed,
     RelayNew,
     RelayRecord,
@@ -120,6 +122,12 @@ def parse_room(room_id: str | None, room_name: str | None) -> RoomTag | None:
     return RoomTag(room_id, name or None)
 
 
+def _bearer(authorization: str) -> str:
+    """The secret of ``Authorization: Bearer <secret>``; ``""`` (never valid) for any other scheme."""
+    scheme, _, secret = authorization.partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" else ""
+
+
 class Directory:
     """The directory's behaviour; the store is attached by the app's lifespan.
 
@@ -137,6 +145,8 @@ class Directory:
         self.relay: MqttRelay | None = None  # attached by the lifespan when [mqtt] url is set
         self._tokens = [(name, secret.get_secret_value().encode()) for name, secret in settings.tokens.items()]
         self._allowed = list(settings.allowed_join_hosts)
+        # Per-room credentials (rooms.py): None without a rooms_file, then every room is anonymous.
+        self.credentials = RoomCredentials(settings.rooms_file) if settings.rooms_file else None
 
     def live_store(self) -> CodeStore:
         """The open store, or :class:`StoreUnavailable` outside the app's lifespan."""
@@ -189,19 +199,51 @@ class Directory:
         log.info("code created for host %s by meeting server %s", host, server)
         return m.MeetingCreated(data=m.CodeOut(code=code, expires=iso_utc(now + ttl)))
 
+    def room_refusal(self, room: RoomTag | None, authorization: str | None) -> str | None:
+        """Why this redemption's room identity is refused (401), or ``None`` when it may go on.
+
+        A credential that does not verify, a registered room's id without its credential, and (with
+        ``require_room_credentials``) a request without any are refused; an unregistered room id without a
+        credential is anonymous.
+        """
+        credentials = self.credentials
+        if authorization:
+            if room is None:
+                return "a room credential needs the room's Room-Id header"
+            if credentials is None or not credentials.verify(room.id, _bearer(authorization)):
+                return f"room credential not accepted for room {room.id}"
+            return None
+        if credentials is not None and room is not None and credentials.registered(room.id):
+            return f"room {room.id} must prove who it is: send Authorization: Bearer <its secret>"
+        if self.settings.require_room_credentials:
+            return "this directory redeems codes only for rooms with a credential (Room-Id and Authorization)"
+        return None
+
     async def redeem(
-        self, code_header: str | None, client: str, room_id: str | None = None, room_name: str | None = None
+        self,
+        code_header: str | None,
+        client: str,
+        room_id: str | None = None,
+        room_name: str | None = None,
+        authorization: str | None = None,
     ) -> m.MeetingRedeemed:
         """``GET /meeting``: one atomic step in the store (block checks, consume, count the failure).
 
         ``client`` is the requester's network (:func:`~roomagent.directory.server.ratelimit.rate_network`).
 
         Malformed ``Room-Id``/``Room-Name`` headers are refused (422) before anything is looked up, so
-        they neither consume the code nor count as a failure.
+        they neither consume the code nor count as a failure. A room that proves who it is (``Room-Id`` and
+        ``Authorization: Bearer <its secret>``) is counted on its own, apart from any network; a refused
+        credential is a failure of the network it came from (401), never of the room it named.
         """
         room = parse_room(room_id, room_name)
+        refusal = self.room_refusal(room, authorization)
+        if refusal is not None:
+            await self._refuse_room(refusal, client, room)
         code = self._code(code_header)
         limit = self.settings.redeem_limit_per_min
+        # Past the refusal check, a request with a credential is one whose credential verified.
+        authenticated = room is not None and bool(authorization)
         result = await self.live_store().redeem(
             code,
             client,
@@ -210,6 +252,7 @@ class Directory:
             room=room,
             relay_ttl_s=self.settings.relay_ttl_s,
             network_limit=self.settings.redeem_limit_per_network_per_min,
+            authenticated=authenticated,
         )
         if isinstance(result, Redeemed):
             if log.isEnabledFor(logging.INFO):  # parsing the URL again only pays when it is logged
@@ -219,12 +262,35 @@ class Directory:
         if isinstance(result, Blocked):
             raise ApiError(429, "too many failed attempts; try again later", {"Retry-After": result.retry_after_header})
         if result.failures == limit:
-            who = f"room {room.id} on {client}" if room else client
+            if authenticated:
+                who = f"authenticated room {room.id}"
+            else:
+                who = f"room {room.id} on {client}" if room else client
             log.warning("%s made %d failed redemptions; refused for the rest of its minute", who, limit)
         else:
             log.debug("failed redemption from %s", client)
         # Unknown, malformed, expired and used codes all get this same answer.
         raise ApiError(404, NOT_FOUND_MESSAGE)
+
+    async def _refuse_room(self, refusal: str, client: str, room: RoomTag | None) -> None:
+        """Count a refused room identity as a failure of ``client``'s network (never of the room); raise 401/429.
+
+        No code is looked up (a forged ``Room-Id`` can neither use nor burn a code), and the failure is
+        counted as the network's anonymous one, so whoever forges a room's id spends their own budget.
+        """
+        limit = self.settings.redeem_limit_per_min
+        result = await self.live_store().redeem(
+            None, client, now=self.clock(), limit=limit, network_limit=self.settings.redeem_limit_per_network_per_min
+        )
+        if isinstance(result, Blocked):
+            raise ApiError(429, "too many failed attempts; try again later", {"Retry-After": result.retry_after_header})
+        named = f" naming room {room.id}" if room else ""
+        if isinstance(result, NotFound) and result.failures == limit:
+            log.warning("%s made %d failed redemptions (the last: a refused room credential%s); "
+                        "refused for the rest of its minute", client, limit, named)
+        else:
+            log.info("room credential refused from %s%s", client, named)
+        raise ApiError(401, refusal, {"WWW-Authenticate": 'Bearer realm="rooms"'})
 
     @staticmethod
     def _code(code_header: str | None) -> str | None:

@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from roomagent.configload import Network, check_mqtt_url, load_server_settings
 from roomagent.core.hosts import url_host, validate_pattern
 from roomagent.core.ids import TOPIC_ROOT_PATTERN
+from roomagent.directory.server.rooms import read_rooms
 
 ENV_PREFIX = "ROOMAGENT_DIRECTORY_"
 #: Shortest accepted bearer secret: anything shorter can be guessed or was typed in by hand.
@@ -56,6 +57,12 @@ def _mqtt_url(value: str | None) -> str | None:
 def _existing_file(value: str) -> str:
     if value and not Path(value).is_file():
         raise ValueError(f"file {value} does not exist")
+    return value
+
+
+def _rooms_file(value: str) -> str:
+    if value:
+        read_rooms(value)  # RoomsFileError is a ValueError: reported with the key path, exit 78
     return value
 
 
@@ -127,12 +134,19 @@ class DirectorySettings(BaseSettings):
     )
     redeem_limit_per_min: int = Field(
         10, ge=1, le=10_000,
-        description="failed redemptions per minute per requester: a network, or a room (Room-Id) on a network",
+        description="failed redemptions per minute per requester: a network, a room (Room-Id) on a network, "
+        "or an authenticated room wherever it is",
     )
     redeem_limit_per_network_per_min: int = Field(
         100, ge=1, le=1_000_000,
         description="failed redemptions per minute per network, whatever room ids its requests name "
-        "(rooms that redeemed a valid code from that network before are exempt)",
+        "(authenticated rooms are exempt: only their own failures count against them)",
+    )
+    rooms_file: Annotated[str, AfterValidator(_rooms_file)] = Field(
+        "", description="file of room id -> hashes of its secrets (roomagent directory room); re-read on change"
+    )
+    require_room_credentials: bool = Field(
+        False, description="refuse (401) redemptions that do not carry a room's credential"
     )
     redeem_ipv6_prefix: int = Field(
         64, ge=16, le=128, description="IPv6 clients are counted per prefix of this length (IPv4: per address)"
@@ -190,6 +204,14 @@ class DirectorySettings(BaseSettings):
         # When ``servers`` itself is invalid it is missing here; its own error is reported instead.
         if value is not None and servers is not None and value not in {s.id for s in servers}:
             raise ValueError(f"{value!r} is not the id of any [[servers]] entry")
+        return value
+
+    @field_validator("require_room_credentials")
+    @classmethod
+    def _credentials_need_rooms(cls, value: bool, info: ValidationInfo) -> bool:
+        # When rooms_file itself is invalid it is missing here; its own error is reported instead.
+        if value and info.data.get("rooms_file", "-") == "":
+            raise ValueError("needs rooms_file: without room credentials no room could redeem a code")
         return value
 
     @property

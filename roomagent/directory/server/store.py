@@ -11,12 +11,13 @@ separate entry with its own lifetime: while the code is pending it ends with the
 kept as a tombstone for :data:`RELAY_TOMBSTONE_S` more, so its creator sees "expired" rather than
 "unknown"; a code is never minted again while a relay record (tombstone included) holds it.
 
-Failed redemptions are counted twice, atomically with the lookup (README "Security model"): per
-*requester* (the client's network, plus the room id when the request names a room with ``Room-Id``) against
-``limit``, and per *network* against ``network_limit``, which bounds what one network can guess however
-many room ids it invents. A room that redeemed a valid code from a network before is *known* there for
-:data:`KNOWN_ROOM_S`: its requests skip the network's count and answer only to their own, so other people's
-failures on a shared address never lock it out.
+Failed redemptions are counted atomically with the lookup (README "Security model"). An anonymous
+request counts twice: per *requester* (the client's network, plus the room id when the request names a
+room with ``Room-Id``) against ``limit``, and per *network* against ``network_limit``, which bounds what
+one network can guess however many room ids it invents. A room that proved who it is (``authenticated``,
+checked by the service against the rooms file) counts once, under its own id wherever it is, and never
+touches a network's count: nobody else's failures can lock it out, and redeeming codes buys no one any
+extra guesses.
 
 Times are plain ``float`` seconds handed in by the caller (the app's injected clock), never read here,
 so tests can expire codes and rate windows without sleeping.
@@ -35,8 +36,6 @@ RATE_WINDOW_S = 60.0
 RELAY_TOMBSTONE_S = 3600.0
 #: ``relay_ttl_s`` when a caller does not say (the setting's default).
 DEFAULT_RELAY_TTL_S = 43_200.0
-#: How long a room that redeemed a valid code from a network stays exempt from that network's count.
-KNOWN_ROOM_S = 30 * 86_400.0
 
 RelayState = Literal["pending", "redeemed", "expired"]
 
@@ -158,12 +157,14 @@ class CodeStore(Protocol):
         room: RoomTag | None = None,
         relay_ttl_s: float = DEFAULT_RELAY_TTL_S,
         network_limit: int | None = None,
+        authenticated: bool = False,
     ) -> RedeemResult:
         """Consume ``code`` for ``client`` (``None`` = malformed input, always a failure).
 
         ``client`` is the requester's network (ratelimit.rate_network); with ``room`` the requester is that
         room on that network. Failures count against ``limit`` per requester and, unless ``network_limit``
-        is ``None``, against ``network_limit`` per network (skipped by rooms known on the network).
+        is ``None``, against ``network_limit`` per network. With ``authenticated`` (``room`` proved who it
+        is) the requester is the room alone, wherever it is, and the network is neither checked nor counted.
         On success the code's relay record, if any, records ``room`` and lives ``relay_ttl_s`` from now.
         """
 
@@ -199,8 +200,6 @@ class MemoryStore:
         self._expiries: deque[tuple[float, str]] = deque()
         # rate key -> [window start, failures in window, limit]; insertion order is window-start order.
         self._failures: dict[str, list[float]] = {}
-        # "network|room" -> until when the room is known on the network; insertion order is expiry order.
-        self._known: OrderedDict[str, float] = OrderedDict()
         # While the rate table holds nothing but active lockouts: until when (no rescans before then).
         self._full_until = 0.0
 
@@ -212,7 +211,6 @@ class MemoryStore:
         self._codes.clear()
         self._expiries.clear()
         self._failures.clear()
-        self._known.clear()
         self._pending.clear()
         self._redeemed.clear()
 
@@ -288,17 +286,19 @@ class MemoryStore:
         room: RoomTag | None = None,
         relay_ttl_s: float = DEFAULT_RELAY_TTL_S,
         network_limit: int | None = None,
+        authenticated: bool = False,
     ) -> RedeemResult:
         """See :meth:`CodeStore.redeem`."""
-        own_key = f"r:{client}|{room.id if room else ''}"
+        if authenticated and room is not None:
+            own_key, network_limit = f"a:{room.id}", None
+        else:
+            own_key = f"r:{client}|{room.id if room else ''}"
         own = self._window(own_key, now)
         if own is not None and own[1] >= limit:
             return Blocked(own[0] + RATE_WINDOW_S - now)
-        known_key = f"{client}|{room.id}" if room else None
-        known = known_key is not None and self._known.get(known_key, 0.0) > now
         net_key = f"n:{client}"
         net = self._window(net_key, now) if network_limit is not None else None
-        if net is not None and not known and net[1] >= network_limit:
+        if net is not None and net[1] >= network_limit:
             return Blocked(net[0] + RATE_WINDOW_S - now)
         if code is not None:
             entry = self._codes.pop(code, None)
@@ -309,8 +309,6 @@ class MemoryStore:
                         record.creator, record.meeting_id, record.code_expires, room, now, now + relay_ttl_s
                     )
                     self._add_relay(self._redeemed, code, redeemed)
-                if known_key is not None:
-                    self._remember_room(known_key, now)
                 return Redeemed(entry[1])
         own = own if own is not None else self._new_window(own_key, now, limit)
         if own is None:
@@ -353,13 +351,6 @@ class MemoryStore:
         # Valid codes are unaffected: they were looked up before a window was needed.
         start = next(iter(self._failures.values()))[0]
         return Blocked(max(1.0, start + RATE_WINDOW_S - now))
-
-    def _remember_room(self, key: str, now: float) -> None:
-        known = self._known
-        known.pop(key, None)
-        while known and (len(known) >= self._max_clients or next(iter(known.values())) <= now):
-            known.popitem(last=False)
-        known[key] = now + KNOWN_ROOM_S
 
 
 def open_store(

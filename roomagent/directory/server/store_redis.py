@@ -3,8 +3,8 @@
 Each operation is one Lua script, so it is atomic on the server and costs one round trip. Keys carry a
 real TTL (Redis forgets them by itself) and values carry their expiry time as well, compared with the
 ``now`` the caller passes in: that keeps the injected clock authoritative, exactly as in the memory
-store. Each failure counter (per requester, per network; store.py) is a hash ``{start, count}`` that
-expires with its window; a room known on a network is a key ``known:<network>|<room>`` with a TTL.
+store. Each failure counter (per requester, per network, per authenticated room; store.py) is a hash
+``{start, count}`` that expires with its window.
 A relay record is a hash ``relay:<code>`` (``creator, meeting, code_expires, gone_at`` and, once
 redeemed, ``redeemed_at, relay_expires, room_id, room_name``), written by the same scripts that create
 and consume the code.
@@ -22,7 +22,6 @@ from redis.exceptions import RedisError, ResponseError
 
 from roomagent.directory.server.store import (
     DEFAULT_RELAY_TTL_S,
-    KNOWN_ROOM_S,
     RATE_WINDOW_S,
     RELAY_TOMBSTONE_S,
     Blocked,
@@ -60,10 +59,9 @@ return 1
 """
 
 # KEYS[1] code key, KEYS[2] the requester's failure key, KEYS[3] relay key, KEYS[4] the network's failure
-# key, KEYS[5] the room's "known on this network" key; ARGV: now, limit, window seconds, "1" when a code
-# was given, then for the relay record: relay_expires, gone_at, key TTL in ms, "1" when a room is given,
-# room id, "1" when a room name is given, room name; then the network limit ("0": none) and the known
-# key's TTL in ms.
+# key; ARGV: now, limit, window seconds, "1" when a code was given, then for the relay record:
+# relay_expires, gone_at, key TTL in ms, "1" when a room is given, room id, "1" when a room name is given,
+# room name; then the network limit ("0": the network is neither checked nor counted).
 # Returns {"ok", join_url} | {"nf", failures} | {"blocked", seconds as text} (numbers as text: Lua numbers would
 # come back truncated to integers).
 _REDEEM = """
@@ -87,9 +85,8 @@ if own >= tonumber(ARGV[2]) then
   return {'blocked', string.format('%.6f', own_start + window - now)}
 end
 local net_limit = tonumber(ARGV[12])
-local known = ARGV[8] == '1' and redis.call('EXISTS', KEYS[5]) == 1
 local net_start, net = load(KEYS[4])
-if net_limit > 0 and not known and net >= net_limit then
+if net_limit > 0 and net >= net_limit then
   return {'blocked', string.format('%.6f', net_start + window - now)}
 end
 if ARGV[4] == '1' then
@@ -106,7 +103,6 @@ if ARGV[4] == '1' then
         redis.call('HSET', KEYS[3], unpack(fields))
         redis.call('PEXPIRE', KEYS[3], ARGV[7])
       end
-      if ARGV[8] == '1' then redis.call('SET', KEYS[5], '1', 'PX', ARGV[13]) end
       return {'ok', string.sub(v, sep + 1)}
     end
   end
@@ -230,19 +226,23 @@ class RedisStore:
         room: RoomTag | None = None,
         relay_ttl_s: float = DEFAULT_RELAY_TTL_S,
         network_limit: int | None = None,
+        authenticated: bool = False,
     ) -> RedeemResult:
         """See :meth:`CodeStore.redeem`."""
         self._client()
         room_id = room.id if room else ""
-        keys = [self._prefix + "code:" + (code or ""), self._prefix + "fail:" + client + "|" + room_id]
-        keys.append(self._prefix + "relay:" + (code or ""))
-        keys += [self._prefix + "failnet:" + client, self._prefix + "known:" + client + "|" + room_id]
+        if authenticated and room is not None:
+            own_key, network_limit = self._prefix + "failroom:" + room_id, None
+        else:
+            own_key = self._prefix + "fail:" + client + "|" + room_id
+        keys = [self._prefix + "code:" + (code or ""), own_key, self._prefix + "relay:" + (code or "")]
+        keys.append(self._prefix + "failnet:" + client)
         args = [f"{now:.6f}", limit, RATE_WINDOW_S, "1" if code else "0"]
         relay_end = now + relay_ttl_s
         args += [f"{relay_end:.6f}", f"{relay_end + RELAY_TOMBSTONE_S:.6f}", _ms(relay_ttl_s + RELAY_TOMBSTONE_S)]
         name = room.name if room is not None else None
         args += ["1" if room else "0", room.id if room else "", "1" if name is not None else "0", name or ""]
-        args += [network_limit or 0, _ms(KNOWN_ROOM_S)]
+        args.append(network_limit or 0)
         try:
             reply = await self._redeem(keys=keys, args=args)
         except RedisError as exc:
