@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from urllib.parse import parse_qs, urlsplit
 
 from PySide6.QtCore import QTimer
@@ -60,7 +61,9 @@ def session_userdata(media: bool, share_camera: bool, settings: BbbSettings, css
                     bbb_auto_share_webcam=share_camera)
     else:
         data.update(bbb_auto_join_audio=False, bbb_listen_only_mode=False, bbb_auto_share_webcam=False)
-    data["bbb_custom_style"] = " ".join(line.strip() for line in css.splitlines() if not line.strip().startswith(("/*", "*")))
+    # Comments out, one line: a comment's inner lines left in would become part of the first selector,
+    # and the browser would drop that rule.
+    data["bbb_custom_style"] = " ".join(re.sub(r"/\*.*?\*/", " ", css, flags=re.S).split())
     data.update(settings.userdata)
     return data
 
