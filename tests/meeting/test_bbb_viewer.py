@@ -78,3 +78,15 @@ def test_a_side_screen_that_inherited_auto_join_leaves_audio(qtbot, make_room, r
     [left] = wait_log(qtbot, server, "leave_audio")
     assert left["token"] in room.windows["right"].session.url
     assert room.state.muted is False  # the media screen kept its microphone
+
+
+def test_layout_by_reload_on_a_stripped_server_comes_back_with_the_new_layout(qtbot, make_room, request):
+    # A reload mints new sessions, which lose their layout again: the page's script must carry the new one.
+    server = bbb_of(request, MIDDLE)
+    room = make_room(options={"layout_method": "reload"})
+    join(qtbot, room, server.join_url("m1"))
+    wait_pages(qtbot, room, LECTURE)
+    reply = command(qtbot, room, cmd.SetLayout(id="v2", layout="discussion"))
+    assert reply.ok and reply.data["method"] == "reload"
+    wait_pages(qtbot, room, {"left": {**LECTURE["left"], "layout": "CAMERAS_ONLY"},
+                             "right": {**LECTURE["right"], "layout": "PRESENTATION_ONLY"}})
