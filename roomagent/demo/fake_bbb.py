@@ -44,6 +44,7 @@ from roomagent.demo.bbb_generations import generation as generation_named
 from roomagent.demo.fake_bbb_api import ROLES, MeetingRegistry, api_routes, checksum_ok
 from roomagent.demo.fake_bbb_page import client_page, logged_out_page
 from roomagent.demo.fake_bbb_plugins import DEFAULT_PLUGIN_SETTINGS, plugin_head, plugin_routes
+from roomagent.demo.fake_bbb_viewer import surviving_join_params
 from roomagent.demo.meeting_server import LoadLog
 from roomagent.invite.checksum import signed_query
 
@@ -350,6 +351,7 @@ async def _get_join_url(request: Request) -> Response:
         params["enforceLayout"] = layout
     params.update({USERDATA_PREFIX + k: v for k, v in userdata.items()})
     params["parent"] = session.token
+    params = surviving_join_params(state.generation, session, params)  # a VIEWER's may be dropped (issue 20)
     if state.secret is not None:  # bbb-web signs the URL it mints with its own secret
         query = signed_query("join", params, state.secret)
     else:

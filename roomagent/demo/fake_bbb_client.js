@@ -31,19 +31,20 @@
 
   function setupAudio(info, box) {
     const ud = info.userdata || {};
-    const mic = ud.bbb_auto_join_audio === "true" && ud.bbb_listen_only_mode !== "true";
+    let mic = ud.bbb_auto_join_audio === "true" && ud.bbb_listen_only_mode !== "true";
     let muted = false;
     function draw() {
       // Re-created, not relabelled: like a React re-render, an old element reference goes stale.
       if (!mic) box.replaceChildren(button("joinAudio", "Join audio"));
-      else if (muted) box.replaceChildren(button("unmuteMicButton", "Unmute"));
-      else box.replaceChildren(button("muteMicButton", "Mute"));
+      else box.replaceChildren(muted ? button("unmuteMicButton", "Unmute") : button("muteMicButton", "Mute"),
+                               button("leaveAudio", "Leave audio"));
     }
     box.addEventListener("click", (ev) => {
       const test = ev.target.closest("button") && ev.target.closest("button").dataset.test;
       if (test === "muteMicButton") { muted = true; draw(); record("mute"); }
       else if (test === "unmuteMicButton") { muted = false; draw(); record("unmute"); }
-      else if (test === "joinAudio") record("join_audio_clicked");
+      else if (test === "joinAudio") { mic = true; muted = false; draw(); record("join_audio_clicked"); }
+      else if (test === "leaveAudio") { mic = false; draw(); record("leave_audio"); }
     });
     draw();
     return function moderatorMute() {

@@ -3,13 +3,20 @@
 Documented paths: the join redirect chain and ``getJoinUrl`` (``bbb_api``), ``enforceLayout`` and
 ``userdata-bbb_*`` (incl. ``bbb_custom_style``), the ``SET_ENFORCED_LAYOUT`` ui-command event.
 DOM-level (fragile, each in one named file): the mic buttons (``js/bbb_mute.js``), the end screen and
-the mic state observer (``js/bbb_room.js``), the hidden poll/chat/notes panels (``js/bbb_room.css``).
+the mic state observer (``js/bbb_room.js``), the hidden poll/chat/notes panels (``js/bbb_room.css``),
+joining or leaving audio and camera by hand (``js/bbb_audio.js``).
+
+The room user is a VIEWER, and bbb-web may drop a VIEWER's getJoinUrl parameters without saying so
+(BBB PR #21836 without PR #22943). The minted URL shows what was kept (``bbb_api.MintedUrl.dropped``);
+what was dropped the room's own page applies: the layout through the ui-command events, the audio
+split by clicking the client's audio controls (``bbb_audio.js``). The style is always injected.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from urllib.parse import parse_qs, urlsplit
 
 from PySide6.QtCore import QTimer
@@ -23,6 +30,9 @@ from roomagent.meeting.base import MUTE_READBACK_S, SHARE_TIMEOUT_S, MeetingAdap
 
 log = logging.getLogger("roomagent.meeting.bbb")
 
+#: userdata that make up a screen's audio/camera split; if the server dropped any, the page does it.
+AUDIO_USERDATA = ("bbb_auto_join_audio", "bbb_listen_only_mode", "bbb_skip_check_audio", "bbb_auto_share_webcam")
+
 #: userdata every room session joins with: no previews or pop-ups on a projector, panels closed.
 ROOM_USERDATA: dict[str, str | bool | int] = {
     "bbb_skip_video_preview": True,
@@ -30,6 +40,17 @@ ROOM_USERDATA: dict[str, str | bool | int] = {
     "bbb_show_public_chat_on_login": False,
     "bbb_hide_notifications": True,
 }
+
+
+def page_traits(dropped: tuple[str, ...], *, media: bool, share_camera: bool,
+                layout: str | None) -> dict:
+    """What one screen's page must apply itself because the server dropped its join parameter:
+    ``{"layout": <enforceLayout> or None, "audio": {"media", "camera"} or None}``."""
+    audio_lost = any(f"userdata-{key}" in dropped for key in AUDIO_USERDATA)
+    return {
+        "layout": layout if layout and "enforceLayout" in dropped else None,
+        "audio": {"media": media, "camera": media and share_camera} if audio_lost else None,
+    }
 
 
 def session_userdata(media: bool, share_camera: bool, settings: BbbSettings, css: str) -> dict:
@@ -40,7 +61,9 @@ def session_userdata(media: bool, share_camera: bool, settings: BbbSettings, css
                     bbb_auto_share_webcam=share_camera)
     else:
         data.update(bbb_auto_join_audio=False, bbb_listen_only_mode=False, bbb_auto_share_webcam=False)
-    data["bbb_custom_style"] = " ".join(line.strip() for line in css.splitlines() if not line.strip().startswith(("/*", "*")))
+    # Comments out, one line: a comment's inner lines left in would become part of the first selector,
+    # and the browser would drop that rule.
+    data["bbb_custom_style"] = " ".join(re.sub(r"/\*.*?\*/", " ", css, flags=re.S).split())
     data.update(settings.userdata)
     return data
 
@@ -57,6 +80,9 @@ class BbbAdapter(MeetingAdapter):
         self._legacy = False
         self._css = js_asset("bbb_room.css")
         self._room_js = js_asset("bbb_room.js").replace("%(css)s", json.dumps(self._css))
+        self._audio_js = js_asset("bbb_audio.js")
+        #: Per screen: what its page applies itself (:func:`page_traits`), from the last minted URL.
+        self._traits: dict[str, dict] = {}
         self._mute_js = js_asset("bbb_mute.js")
         self._share_js = js_asset("bbb_share.js")
         self._share_waiter: tuple[str, str, str] | None = None
@@ -69,10 +95,10 @@ class BbbAdapter(MeetingAdapter):
         self._client = bbb_api.make_client()
         plans = [(s, self._settings(s.role)) for s in request.screens]
 
-        def work() -> dict[str, str]:
+        def work() -> dict[str, bbb_api.MintedUrl]:
             user = bbb_api.resolve_join(self._client, request.meeting.join_url, request.allowed_hosts)
             self._user = user
-            urls: dict[str, str] = {}
+            urls: dict[str, bbb_api.MintedUrl] = {}
             for screen, settings in plans:
                 urls[screen.id] = self._mint(user, screen.id, screen.media, settings)
             return urls
@@ -83,13 +109,13 @@ class BbbAdapter(MeetingAdapter):
         chosen = layout or self.request.layout
         return chosen.settings_for(role, BBB.layout_key) if chosen is not None else BbbSettings()
 
-    def _mint(self, user: bbb_api.BbbUser, screen_id: str, media: bool, settings: BbbSettings) -> str:
+    def _mint(self, user: bbb_api.BbbUser, screen_id: str, media: bool, settings: BbbSettings) -> bbb_api.MintedUrl:
         userdata = session_userdata(media, self.request.share_camera, settings, self._css)
         return bbb_api.get_join_url(self._client, user, session_name=screen_id,
                                     enforce_layout=settings.enforce_layout, userdata=userdata,
                                     allowed_hosts=self.request.allowed_hosts)
 
-    def _on_urls(self, urls: dict[str, str] | None, error: BaseException | None) -> None:
+    def _on_urls(self, urls: dict[str, bbb_api.MintedUrl] | None, error: BaseException | None) -> None:
         attempt = self.request.attempt
         if isinstance(error, bbb_api.NoGetJoinUrl):
             self._join_legacy(str(error))
@@ -104,8 +130,23 @@ class BbbAdapter(MeetingAdapter):
                 self.emit(ev.JoinFailed(attempt=attempt, detail=str(error)))
             return
         self.emit(ev.JoinPlanned(attempt=attempt, screens=tuple(urls), capabilities=tuple(self.capabilities)))
+        self._note_dropped(urls)
         for screen in self.request.screens:
-            self._open_screen(screen.id, screen.media, urls[screen.id])
+            self._open_screen(screen.id, screen.media, urls[screen.id].url)
+
+    def _note_dropped(self, urls: dict[str, bbb_api.MintedUrl], layout: Layout | None = None) -> None:
+        """Remember per screen what its page applies itself; say what the server dropped."""
+        dropped = sorted({name for minted in urls.values() for name in minted.dropped})
+        for screen in self.request.screens:
+            if screen.id in urls:
+                settings = self._settings(screen.role, layout)
+                self._traits[screen.id] = page_traits(urls[screen.id].dropped, media=screen.media,
+                                                      share_camera=self.request.share_camera,
+                                                      layout=settings.enforce_layout)
+        if dropped:
+            log.warning("the meeting server dropped %s from the room's getJoinUrl (the room user is a VIEWER; "
+                        "BigBlueButton without PR #22943?): the room's pages apply layout and audio themselves",
+                        ", ".join(dropped))
 
     def _join_legacy(self, why: str) -> None:
         # BBB 2.x: no extra sessions. The one session goes on the first screen and carries the audio;
@@ -120,10 +161,19 @@ class BbbAdapter(MeetingAdapter):
     def _open_screen(self, screen_id: str, media: bool, url: str) -> None:
         session = self.open(screen_id, media)
         session.enable_bridge()
-        session.add_script("roomagent-bbb-room", self._room_js)
+        self._add_page_scripts(screen_id)
         session.loaded.connect(lambda ok, page_url, s=screen_id: self._on_loaded(s, ok, page_url))
         session.message.connect(lambda msg, s=screen_id, m=media: self._on_message(s, m, msg))
         session.load(url)
+
+    def _add_page_scripts(self, screen_id: str) -> None:
+        """(Re)place the scripts the screen's next document gets: its page-applied traits baked in."""
+        traits = self._traits.get(screen_id) or page_traits((), media=False, share_camera=False, layout=None)
+        session = self.sessions[screen_id]
+        session.add_script("roomagent-bbb-room", self._room_js.replace("%(layout)s", json.dumps(traits["layout"])))
+        # Only where the server dropped the audio userdata: otherwise the client's own join does it.
+        audio = self._audio_js.replace("%(audio)s", json.dumps(traits["audio"])) if traits["audio"] else ""
+        session.add_script("roomagent-bbb-audio", audio)
 
     # -- what the pages say -------------------------------------------------------------------------
     def _on_loaded(self, screen_id: str, ok: bool, url: str) -> None:
@@ -282,6 +332,7 @@ class BbbAdapter(MeetingAdapter):
                 if failed:  # the page could not take the event: fresh sessions with the new layout
                     self._layout_by_reload(layout, {s: targets[s] for s in failed}, command_id, origin)
                 else:
+                    self._remember_page_layout(targets)
                     self._done(AdapterAction.LAYOUT, command_id, origin, ok=True, layout=layout.name, method="event")
 
         for screen_id, settings in targets.items():
@@ -289,12 +340,20 @@ class BbbAdapter(MeetingAdapter):
                 f"window.__roomagentBBB.setLayout({json.dumps(settings.enforce_layout)})",
                 lambda r, e, s=screen_id: answered(s, r, e))
 
+    def _remember_page_layout(self, targets: dict[str, BbbSettings]) -> None:
+        """A page that applies its layout itself must come back (crash, reload) with the new one."""
+        for screen_id, settings in targets.items():
+            traits = self._traits.get(screen_id)
+            if traits is not None and traits["layout"] is not None and screen_id in self.sessions:
+                traits["layout"] = settings.enforce_layout
+                self._add_page_scripts(screen_id)
+
     def _layout_by_reload(self, layout: Layout, targets: dict[str, BbbSettings], command_id: str,
                           origin: str) -> None:
         user = self._user
         media = self.request.media_screen.id
 
-        def work() -> dict[str, str]:
+        def work() -> dict[str, bbb_api.MintedUrl]:
             return {sid: self._mint(user, sid, sid == media, settings) for sid, settings in targets.items()}
 
         def minted(urls, error) -> None:
@@ -303,6 +362,7 @@ class BbbAdapter(MeetingAdapter):
                            message=f"could not switch the layout: {error}")
                 return
             waiting = set(urls)
+            self._note_dropped(urls, layout)
 
             def reloaded(sid: str, ok: bool, url: str) -> None:
                 if sid in waiting and "/html5client" in url:
@@ -310,10 +370,11 @@ class BbbAdapter(MeetingAdapter):
                     if not waiting:
                         self._done(AdapterAction.LAYOUT, command_id, origin, ok=True, layout=layout.name, method="reload")
 
-            for sid, url in urls.items():
+            for sid, link in urls.items():
                 session = self.sessions[sid]
+                self._add_page_scripts(sid)
                 session.loaded.connect(lambda ok, u, s=sid: reloaded(s, ok, u))
-                session.load(url)
+                session.load(link.url)
 
         self.run_in_worker(work, minted)
 

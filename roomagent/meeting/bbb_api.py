@@ -7,11 +7,16 @@
 2. :func:`get_join_url` mints one more session of the same user per room screen (BBB 3
    ``getJoinUrl``, documented for hybrid classrooms) with its own ``sessionName``, ``enforceLayout``
    and ``userdata-bbb_*``. A server without it (BBB 2.x) answers 404: :class:`NoGetJoinUrl`.
+   bbb-web drops some of them *silently* (the call still succeeds): for a VIEWER caller, a server with
+   BBB PR #21836 but without PR #22943 drops ``enforceLayout``, ``sessionName`` and every
+   ``userdata-*``; later ones drop the keys on ``getJoinUrlUserdataBlocklist``. The minted URL carries
+   what bbb-web kept (it signs it), so :attr:`MintedUrl.dropped` says what the room must do itself.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -49,6 +54,15 @@ class BbbUser:
     client_url: str
 
 
+@dataclass(frozen=True)
+class MintedUrl:
+    """A join URL from getJoinUrl and the requested parameters it does not carry as asked."""
+
+    url: str
+    #: e.g. ``("enforceLayout", "sessionName", "userdata-bbb_auto_join_audio", ...)``, sorted.
+    dropped: tuple[str, ...] = ()
+
+
 def make_client(timeout_s: float = 10.0) -> httpx.Client:
     """An httpx client for one meeting: no automatic redirects, a cookie jar of its own."""
     return httpx.Client(follow_redirects=False, timeout=timeout_s, headers={"User-Agent": "roomagent"})
@@ -82,13 +96,14 @@ def resolve_join(client: httpx.Client, join_url: str, allowed_hosts: tuple[str, 
 
 
 def get_join_url(client: httpx.Client, user: BbbUser, *, session_name: str, enforce_layout: str | None,
-                 userdata: dict[str, str | bool | int], allowed_hosts: tuple[str, ...]) -> str:
+                 userdata: dict[str, str | bool | int], allowed_hosts: tuple[str, ...]) -> MintedUrl:
     """A join URL for one more session of ``user``; raises :class:`NoGetJoinUrl` on a BBB 2.x server."""
-    params: dict[str, str] = {"sessionToken": user.session_token, "sessionName": session_name}
+    asked: dict[str, str] = {"sessionName": session_name}
     if enforce_layout:
-        params["enforceLayout"] = enforce_layout
+        asked["enforceLayout"] = enforce_layout
     for key, value in userdata.items():
-        params[f"userdata-{key}"] = _text(value)
+        asked[f"userdata-{key}"] = _text(value)
+    params = {"sessionToken": user.session_token, **asked}
     try:
         response = client.get(f"{user.api_base}/getJoinUrl", params=params)
     except httpx.HTTPError as exc:
@@ -109,7 +124,17 @@ def get_join_url(client: httpx.Client, user: BbbUser, *, session_name: str, enfo
     if not url_allowed(url, allowed_hosts):
         host = url_host(url) or url
         raise HostRefused(f"getJoinUrl handed out a link to {host!r}, not on meeting.allowed_hosts", host)
-    return url
+    return MintedUrl(url, dropped_params(url, asked))
+
+
+def dropped_params(url: str, asked: Mapping[str, str]) -> tuple[str, ...]:
+    """The names in ``asked`` that the join URL ``url`` does not carry with the asked value.
+
+    Absent means dropped; another value means the new session inherited the caller's own (bbb-web
+    merges the original session's ``enforceLayout``/``userdata-*`` into the clone).
+    """
+    query = {k: v[-1] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+    return tuple(sorted(name for name, value in asked.items() if query.get(name, "").strip() != value.strip()))
 
 
 def api_message(response: httpx.Response) -> str:

@@ -17,6 +17,12 @@
   } catch (e) { /* already locked by the page: the listener hook above still applies */ }
 
   const css = %(css)s;
+  // The screen's layout when the server dropped its enforceLayout (a VIEWER's getJoinUrl parameters on
+  // BBB without PR #22943), else null: then this page sends it with the ui-command once the client is up.
+  let wantedLayout = %(layout)s;
+  // The client mounts its ui-command handler with its layout; a handler mounted a little later (a slow
+  // start, a lazy plugin area) would miss the first event, so it is sent once more after this long.
+  const LAYOUT_RESEND_MS = 3000;
   const addStyle = () => {
     if (document.getElementById("roomagent-style")) { return; }
     const style = document.createElement("style");
@@ -39,9 +45,24 @@
     return null;
   };
 
+  // The plugin SDK's ui-command; early 3.0 clients only know the older name, so both are sent.
+  const sendLayout = (layoutType) => {
+    for (const name of ["SET_ENFORCED_LAYOUT", "CHANGE_ENFORCED_LAYOUT"]) {
+      window.dispatchEvent(new CustomEvent(name, { detail: { layoutType } }));
+    }
+  };
+  const clientUp = () => !!document.querySelector(
+    '#layout, #ActionsBar, [data-test="joinAudio"], [data-test="muteMicButton"], [data-test="unmuteMicButton"]');
+  let layoutSent = false;
+
   let lastMic;
   let endReported = false;
   const check = () => {
+    if (wantedLayout && !layoutSent && clientUp()) {
+      layoutSent = true;
+      sendLayout(wantedLayout);
+      setTimeout(() => { if (wantedLayout) { sendLayout(wantedLayout); } }, LAYOUT_RESEND_MS);
+    }
     const mic = micState();
     if (mic !== lastMic) { lastMic = mic; post({ type: "bbb.mic", muted: mic }); }
     const end = endState();
@@ -59,11 +80,9 @@
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 
   window.__roomagentBBB = Object.freeze({
-    // The plugin SDK's ui-command; early 3.0 clients only know the older name, so both are sent.
     setLayout: (layoutType) => {
-      for (const name of ["SET_ENFORCED_LAYOUT", "CHANGE_ENFORCED_LAYOUT"]) {
-        window.dispatchEvent(new CustomEvent(name, { detail: { layoutType } }));
-      }
+      if (wantedLayout) { wantedLayout = layoutType; }  // a later re-send must not undo the switch
+      sendLayout(layoutType);
       return true;
     },
     micState,
