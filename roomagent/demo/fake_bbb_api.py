@@ -30,7 +30,7 @@ from starlette.routing import Route
 from roomagent.invite import checksum
 
 if TYPE_CHECKING:
-    from roomagent.demo.fake_bbb import BbbSession, FakeBbbState
+    from roomagent.demo.fake_bbb_state import BbbSession, FakeBbbState
 
 ROLES = ("MODERATOR", "VIEWER")
 
