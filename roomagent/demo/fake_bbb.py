@@ -63,7 +63,6 @@ def create_bbb_app(
     plugin_dir: str | Path | None = None,
     invite_base: str | None = None,
     plugin_settings: dict[str, Any] | None = None,
-    graphql_user_agent_check: bool = False,
     generation: BbbGeneration | str = DEFAULT_GENERATION,
 ) -> Starlette:
     """A fresh fake BBB server; its state and log are ``app.state.fake`` (a :class:`FakeBbbState`).
@@ -89,7 +88,7 @@ def create_bbb_app(
     app = Starlette(routes=routes)
     app.state.fake = FakeBbbState(
         get_join_url=get_join_url, layout_events=gen.layout_events if layout_events is None else layout_events,
-        status_poll_ms=status_poll_ms, secret=secret, graphql_user_agent_check=graphql_user_agent_check,
+        status_poll_ms=status_poll_ms, secret=secret,
         generation=gen,
     )
     app.state.client_js = _read_client_js()

@@ -51,15 +51,13 @@ class FakeBbbState:
     """Sessions, ended meetings and the record log of one fake server; safe to use from any thread."""
 
     def __init__(self, *, get_join_url: bool, layout_events: tuple[str, ...], status_poll_ms: int,
-                 secret: str | None = None, graphql_user_agent_check: bool = False,
+                 secret: str | None = None,
                  generation: BbbGeneration = DEFAULT_GENERATION) -> None:
         self.get_join_url = get_join_url
         #: Which upstream 3.0.x variant this server reproduces (``bbb_generations.py``).
         self.generation = generation
         #: With a secret: checksums are checked, joins need a created meeting and a role.
         self.secret = secret
-        #: One bbb-web version answers checkGraphqlAuthorization only to a hasura-graphql-engine User-Agent.
-        self.graphql_user_agent_check = graphql_user_agent_check
         self.meetings = MeetingRegistry()
         self.layout_events = tuple(layout_events)
         self.status_poll_ms = status_poll_ms
