@@ -116,7 +116,7 @@ class BbbApi:
                 log.error("BigBlueButton refused our checksum: check [bbb] secret and checksum")
                 raise InviteError(*CHECKSUM_REFUSED)
             return None
-        return _meeting(root, meeting_id)
+        return parse_meeting(root, meeting_id)
 
     async def meeting_by_internal_id(self, internal_id: str) -> MeetingInfo | None:
         """The running meeting whose internal id is ``internal_id`` (``getMeetings``), or ``None``."""
@@ -128,7 +128,7 @@ class BbbApi:
             return None
         for element in root.iterfind("meetings/meeting"):
             if internal_id and element.findtext("internalMeetingID") == internal_id:
-                return _meeting(element, "")
+                return parse_meeting(element, "")
         return None
 
     async def check_session(self, token: str, cookie: str | None) -> SessionFacts | None:
@@ -183,7 +183,7 @@ def session_facts(answer: httpx.Response) -> SessionFacts | None:
                         moderator=body.get("X-Hasura-ModeratorInMeeting") == internal, shape="A")
 
 
-def _meeting(root: ET.Element, meeting_id: str) -> MeetingInfo:
+def parse_meeting(root: ET.Element, meeting_id: str) -> MeetingInfo:
     """A ``getMeetingInfo`` answer or one ``getMeetings`` ``<meeting>`` element."""
     attendees = tuple(
         Attendee(user_id=a.findtext("userID") or "", full_name=a.findtext("fullName") or "",

@@ -152,7 +152,8 @@ class World:
         kwargs = {"clock": clock} if clock else {}
         app = create_directory_app(directory_settings(directory_url, mqtt_url), **kwargs)
         self.directory = run_in_thread(self.recorder.wrap(app), port=port, proxy_headers=False)
-        self.invite = run_invite(invite_settings(self.bbb.url, directory_url, **invite_overrides))
+        self.invite_settings = invite_settings(self.bbb.url, directory_url, **invite_overrides)
+        self.invite = run_invite(self.invite_settings)
         bbb_app.state.invite_base = self.invite.url
         self.http = httpx.Client(base_url=self.invite.url, timeout=HTTP_TIMEOUT_S)
 
