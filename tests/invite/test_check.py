@@ -185,3 +185,33 @@ def test_the_command_line_prints_one_line_per_step_and_json_for_scripts(gen_worl
     bad = subprocess.run([*base[:6], str(tmp_path / "missing.toml")], env=env, capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 78 and "Traceback" not in bad.stderr and "missing.toml" in bad.stderr
+
+
+def test_the_echo_says_what_arrived_never_the_values_and_names_only_a_verified_moderator(gen_world: World) -> None:
+    meeting = "echo-" + gen_world.generation.name
+    gen_world.bbb.create(meeting)
+    teacher = gen_world.bbb.join(meeting, "Prof. Ada", "MODERATOR")
+    student = gen_world.bbb.join(meeting, "Student Bob", "VIEWER")
+    ok = gen_world.call("GET", "/diagnostics/echo", teacher).json()
+    assert ok["seen"] == {"x_session_token": True, "jsessionid_cookie": True} and ok["identified"] is True
+    assert ok["meeting_id"] == meeting and ok["user_id"]
+    viewer = gen_world.call("GET", "/diagnostics/echo", student)
+    assert viewer.json()["identified"] is False and viewer.json()["error"]["code"] == "not_moderator"
+    assert student.token not in viewer.text and student.jsessionid not in viewer.text
+    bare = gen_world.call("GET", "/diagnostics/echo", teacher, cookie=False).json()
+    assert bare["seen"] == {"x_session_token": True, "jsessionid_cookie": False} and bare["identified"] is False
+
+
+def test_a_step_that_breaks_unexpectedly_is_a_failed_line_not_a_traceback(gen_world: World) -> None:
+    probe = Probe(gen_world.invite_settings, public_url=gen_world.bbb.url, manifest_url="", service_url="")
+    steps = site_steps(probe)
+
+    def broken() -> Verdict:
+        raise KeyError("attendees")
+
+    steps["api"] = broken
+    verdicts = run_steps(probe, steps)
+    probe.close()
+    assert verdicts[0].status == "fail" and "unexpected KeyError" in verdicts[0].summary
+    assert "Traceback" not in render(verdicts, as_json=False)
+    assert json.loads(render(verdicts, as_json=True))["ok"] is False
