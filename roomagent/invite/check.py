@@ -109,13 +109,14 @@ class Probe:
         self._clients.append(c)
         return c
 
-    def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        """A GET without cookies kept; network errors become a failed step naming the URL."""
+    def get(self, url: str, *, fix: str = "check that the URL is right and the server is up",
+            **kwargs: Any) -> httpx.Response:
+        """A GET without cookies kept; a network error becomes a failed step naming the URL and ``fix``."""
         try:
             return self.client().get(url, **kwargs)
         except httpx.HTTPError as exc:
-            raise StepFailed(f"cannot reach {_public(url)}: {type(exc).__name__}: {shown(str(exc))}",
-                             "check that the URL is right and the server is up", url=_public(url)) from None
+            raise StepFailed(f"cannot reach {_public(url)}: {type(exc).__name__}: {shown(str(exc))}", fix,
+                             url=_public(url)) from None
 
     def api(self, call: str, params: dict[str, str], algorithm: str | None = None) -> ET.Element:
         """A signed API call's XML answer (or a failed step saying what came back instead)."""
@@ -131,7 +132,7 @@ class Probe:
     # -- the BBB side -----------------------------------------------------------------------------
 
     def step_api(self) -> Verdict:
-        answer = self.get(self.bbb.api_base.rstrip("/"))
+        answer = self.get(self.bbb.api_base.rstrip("/"), fix="check [bbb] url and that bbb-web runs (bbb-conf --status)")
         root = _xml(answer, "the API root")
         if root.findtext("returncode") != "SUCCESS":
             raise StepFailed(f"the API root's answer is not bbb-web's XML (no SUCCESS returncode): "

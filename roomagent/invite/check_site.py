@@ -27,7 +27,7 @@ def _resolve(manifest_url: str, value: str) -> str:
 
 def step_manifest(probe: Probe) -> Verdict:
     """The manifest, fetched through the public URL, against the parser of this server's generation."""
-    answer = probe.get(probe.manifest_url)
+    answer = probe.get(probe.manifest_url, fix="check --public-url / --manifest-url")
     if answer.status_code != 200:
         raise StepFailed(f"{probe.manifest_url} answered HTTP {answer.status_code}",
                          "copy bbb-plugin/dist/ to the web root so that this URL serves manifest.json "
@@ -67,10 +67,11 @@ def step_manifest(probe: Probe) -> Verdict:
 
 def step_service(probe: Probe) -> Verdict:
     """The invite service answers on its own (local) address."""
-    answer = probe.get(probe.service_url + "/healthz")
+    start = "start it: systemctl enable --now roomagent-invite (or pass --service-url)"
+    answer = probe.get(probe.service_url + "/healthz", fix=start)
     if answer.status_code != 200:
         raise StepFailed(f"{probe.service_url}/healthz answered HTTP {answer.status_code}",
-                         "start it: systemctl enable --now roomagent-invite (or pass --service-url)")
+                         start)
     echo = probe.get(probe.service_url + ECHO_PATH)
     if echo.status_code != 200:
         raise StepFailed(f"the service at {probe.service_url} has no {ECHO_PATH} (HTTP {echo.status_code}): "
@@ -136,7 +137,7 @@ def step_cookie(probe: Probe) -> Verdict:
 def step_directory(probe: Probe) -> Verdict:
     """The default directory lists servers; each token is accepted by its institution's directory."""
     directory = probe.settings.directory.url.rstrip("/")
-    answer = probe.get(directory + "/server", params={"per_page": 1})
+    answer = probe.get(directory + "/server", params={"per_page": 1}, fix="check [directory] url")
     if answer.status_code != 200:
         raise StepFailed(f"the directory {directory} answered HTTP {answer.status_code} to /server",
                          "check [directory] url")

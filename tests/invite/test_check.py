@@ -215,3 +215,15 @@ def test_a_step_that_breaks_unexpectedly_is_a_failed_line_not_a_traceback(gen_wo
     assert verdicts[0].status == "fail" and "unexpected KeyError" in verdicts[0].summary
     assert "Traceback" not in render(verdicts, as_json=False)
     assert json.loads(render(verdicts, as_json=True))["ok"] is False
+
+
+def test_a_server_that_is_down_is_named_with_its_fix(gen_world: World) -> None:
+    import socket
+
+    with socket.socket() as dead:  # bound, never listening: connections are refused
+        dead.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{dead.getsockname()[1]}"
+        settings = invite_settings(url, gen_world.invite_settings.directory.url)
+        verdicts = _check(gen_world, settings=settings, public=url)
+    assert verdicts["api"].status == "fail" and "cannot reach" in verdicts["api"].summary
+    assert "bbb-conf --status" in verdicts["api"].fix and verdicts["directory"].status == "ok"
