@@ -132,6 +132,7 @@ class Probe:
     # -- the BBB side -----------------------------------------------------------------------------
 
     def step_api(self) -> Verdict:
+        """``GET /bigbluebutton/api``: bbb-web answers, with its versions."""
         answer = self.get(self.bbb.api_base.rstrip("/"), fix="check [bbb] url and that bbb-web runs (bbb-conf --status)")
         root = _xml(answer, "the API root")
         if root.findtext("returncode") != "SUCCESS":
@@ -143,6 +144,7 @@ class Probe:
                        f"bbbVersion {bbb_version}", seen={"version": version, "bbbVersion": bbb_version})
 
     def step_checksum(self) -> Verdict:
+        """A signed ``getMeetings`` is accepted with the configured algorithm (else: which one is)."""
         root = self.api("getMeetings", {})
         if root.findtext("returncode") == "SUCCESS":
             return Verdict("checksum", "ok", f"the API accepts our {self.bbb.checksum} signature")
@@ -159,6 +161,7 @@ class Probe:
                          "set [bbb] secret_file to a file holding the output of `bbb-conf --secret`")
 
     def step_meeting(self) -> Verdict:
+        """The throwaway meeting is created."""
         root = self.api("create", {"meetingID": self.meeting_id, "name": "roomagent invite check",
                                    "record": "false", "moderatorPW": secrets.token_hex(6),
                                    "attendeePW": secrets.token_hex(6)})
@@ -169,6 +172,7 @@ class Probe:
                        seen={"meeting": self.meeting_id, "internal_id": self.internal_id})
 
     def _join(self, role: str) -> Verdict:
+        """Join a test user as a browser does, following the redirects by hand with its own cookie jar."""
         step = role.lower()
         params = {"meetingID": self.meeting_id, "fullName": f"roomagent check ({step})", "role": role,
                   "userID": f"{CHECK_PREFIX}{step}"}
@@ -202,9 +206,11 @@ class Probe:
                        f"{', Secure' if cookie.secure else ''})", seen={"redirects": hops, "cookie_path": cookie.path})
 
     def step_moderator(self) -> Verdict:
+        """A test moderator joins."""
         return self._join("MODERATOR")
 
     def step_viewer(self) -> Verdict:
+        """A test viewer joins."""
         return self._join("VIEWER")
 
     def session_check(self, user: Joined) -> httpx.Response:
@@ -214,6 +220,7 @@ class Probe:
                                  "Accept": "application/json", "Cookie": f"JSESSIONID={user.cookie}"})
 
     def step_session_check(self) -> Verdict:
+        """``checkGraphqlAuthorization``: its shape, and that it tells the moderator from the viewer."""
         answer = self.session_check(self.users["MODERATOR"])
         names = sorted(k.title() for k in answer.headers if k.lower() in _IDENTITY_HEADERS)
         seen = {"status": answer.status_code, "identity_headers": names, "body": shown(answer.content)}
@@ -233,6 +240,7 @@ class Probe:
                        seen={**seen, "shape": facts.shape})
 
     def step_user_id(self) -> Verdict:
+        """``getMeetingInfo`` lists the session check's user as MODERATOR of the same meeting."""
         assert self.facts is not None
         root = self.api("getMeetingInfo", {"meetingID": self.meeting_id})
         if root.findtext("returncode") != "SUCCESS":
@@ -250,6 +258,7 @@ class Probe:
         return Verdict("user_id", "ok", f"getMeetingInfo userID = User-Id ({self.facts.user_id}, MODERATOR)", seen=seen)
 
     def step_cleanup(self) -> Verdict:
+        """The throwaway meeting is ended."""
         root = self.api("end", {"meetingID": self.meeting_id})
         if root.findtext("returncode") != "SUCCESS":
             raise StepFailed(f"could not end {self.meeting_id}: {root.findtext('messageKey')}",
