@@ -32,10 +32,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
 
-    p = sub.add_parser("invite", help="run the invite service (backend of the BigBlueButton plugin)")
+    p = sub.add_parser("invite", help="run the invite service (backend of the BigBlueButton plugin), or check it")
+    p.add_argument("task", nargs="?", choices=["serve", "check"], default="serve",
+                   help="serve (default), or check: test the whole invite flow against this BigBlueButton server")
     p.add_argument("--config", required=True, help="invite.toml")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8091)
+    p.add_argument("--json", action="store_true", help="check: machine-readable report")
+    p.add_argument("--public-url", help="check: the BBB host as browsers reach it (default: origin of [bbb] url)")
+    p.add_argument("--manifest-url", help="check: the plugin manifest (default: <public-url>/plugins/roomagent/manifest.json)")
+    p.add_argument("--service-url", help="check: the invite service itself (default: http://<host>:<port>)")
+    p.add_argument("--client-sdk-version", help="check: the plugin SDK version of this server's html5 client")
 
     sub.add_parser("ctl", help="remote-control rooms over MQTT; `roomagent ctl --help`")
 
@@ -86,6 +93,13 @@ def main(argv: list[str] | None = None) -> int:
         from roomagent.directory.server.main import serve_from_cli
 
         return serve_from_cli(args.config, args.host, args.port)
+    if args.command == "invite" and args.task == "check":
+        from roomagent.invite.check import check_from_cli
+
+        return check_from_cli(args.config, as_json=args.json, public_url=args.public_url,
+                              manifest_url=args.manifest_url,
+                              service_url=args.service_url or f"http://{args.host}:{args.port}",
+                              client_sdk=args.client_sdk_version)
     if args.command == "invite":
         from roomagent.invite.main import serve_from_cli as serve_invite
 

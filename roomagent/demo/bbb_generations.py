@@ -23,9 +23,13 @@ ManifestParser = Literal["strict-no-schema", "strict-schema", "lenient"]
 
 #: The three shapes of bbb-web's ``ConnectionController.checkGraphqlAuthorization``:
 #: ``A`` = User-Agent must start with ``hasura-graphql-engine``, answers a JSON body
-#: (``X-Hasura-Role``, ``X-Hasura-UserId``, ...) and **no** identity headers;
+#: (``X-Hasura-Role``, ``X-Hasura-UserId``, ``X-Hasura-MeetingId`` = the *internal* meeting id,
+#: ``X-Hasura-ModeratorInMeeting`` = that id for a moderator, else "", lock variables) and **no** identity
+#: headers; a removed user's token gets 200 (role ``not_joined_bbb_client``) without the cookie check;
 #: ``B`` = no User-Agent check, headers Meeting-Id, Meeting-External-Id, User-Id, User-External-Id,
-#: User-Name (URL-encoded), User-Is-Moderator, User-Is-Presenter; ``C`` = B plus User-Notes-Enabled.
+#: User-Name (URL-encoded), User-Is-Moderator, User-Is-Presenter, and a JSON body (``X-Currently-Online``...);
+#: an ``x-original-method: OPTIONS`` preflight passes; ``C`` = B plus User-Notes-Enabled. Every shape
+#: refuses with 401 and the JSON body ``{"response": "unauthorized"}``.
 SessionCheck = Literal["A", "B", "C"]
 
 #: What bbb-web's ``getJoinUrl`` does with ``enforceLayout``, ``sessionName`` and ``userdata-*`` when the

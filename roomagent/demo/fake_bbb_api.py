@@ -1,14 +1,19 @@
 """The fake BigBlueButton's administration API and bbb-web's session checks (DESIGN.md §3.4).
 
-* ``create``, ``getMeetingInfo``, ``isMeetingRunning`` and ``end`` under ``/bigbluebutton/api/``, with
-  checksum checking (:mod:`roomagent.invite.checksum`) when the fake has a secret; ``join`` itself lives in
-  ``fake_bbb.py`` and uses :class:`MeetingRegistry` from here.
+* the API root (versions), ``create``, ``getMeetingInfo``, ``getMeetings``, ``isMeetingRunning`` and
+  ``end`` under ``/bigbluebutton/api/``, with checksum checking (:mod:`roomagent.invite.checksum`) when
+  the fake has a secret; ``join`` itself lives in ``fake_bbb_join.py`` and uses :class:`MeetingRegistry`.
 * ``/bigbluebutton/connection/checkAuthorization`` (session token in the ``x-original-uri`` query) and
   ``checkGraphqlAuthorization`` (``x-session-token`` header), as bbb-web 3.0 answers nginx's
   ``auth_request``: both need the ``JSESSIONID`` cookie of the join unless the meeting was created with
-  ``allowRequestsWithoutSession=true``. Like bbb-web, ``checkGraphqlAuthorization`` still answers 200 for
-  a user who was removed or whose meeting ended (with ``X-Currently-Online: false``), which is why the
-  invite service asks ``getMeetingInfo`` as well.
+  ``allowRequestsWithoutSession=true``. ``checkGraphqlAuthorization`` takes the shape of the fake's
+  generation (``bbb_generations.SessionCheck``; upstream ``ConnectionController.groovy``):
+  **A** wants a ``hasura-graphql-engine`` User-Agent and answers only a JSON body of Hasura session
+  variables (``X-Hasura-UserId``, ``X-Hasura-MeetingId`` = the *internal* meeting id,
+  ``X-Hasura-ModeratorInMeeting``...), and answers a removed user's token even without the cookie;
+  **B** answers identity headers (``Meeting-External-Id``, ``User-Id``, ``User-Is-Moderator``...);
+  **C** adds ``User-Notes-Enabled``. Every shape still answers 200 for a user who was removed or whose
+  meeting ended, which is why the invite service asks ``getMeetingInfo`` as well.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from starlette.routing import Route
 from roomagent.invite import checksum
 
 if TYPE_CHECKING:
-    from roomagent.demo.fake_bbb import BbbSession, FakeBbbState
+    from roomagent.demo.fake_bbb_state import BbbSession, FakeBbbState
 
 ROLES = ("MODERATOR", "VIEWER")
 
@@ -73,6 +78,11 @@ class MeetingRegistry:
         """The meeting with this external id, ended ones included."""
         with self._lock:
             return self._meetings.get(meeting_id)
+
+    def all(self) -> list[FakeMeeting]:
+        """Every meeting, ended ones included, oldest first."""
+        with self._lock:
+            return list(self._meetings.values())
 
     def clear(self) -> None:
         """Forget every meeting."""
@@ -169,6 +179,36 @@ async def _get_meeting_info(request: Request) -> Response:
     )
 
 
+def _meeting_xml(state: FakeBbbState, meeting: FakeMeeting) -> str:
+    users = state.attendees(meeting.meeting_id)
+    return (
+        f"<meeting><meetingName>{escape(meeting.name)}</meetingName><meetingID>{escape(meeting.meeting_id)}</meetingID>"
+        f"<internalMeetingID>{meeting.internal_id}</internalMeetingID><createTime>{meeting.create_time}</createTime>"
+        f"<running>{str(bool(users)).lower()}</running><participantCount>{len(users)}</participantCount>"
+        f"{_attendees_xml(users)}</meeting>"
+    )
+
+
+async def _get_meetings(request: Request) -> Response:
+    """Every running meeting with its attendees (bbb-web's ``get-meetings.ftlx``)."""
+    state = _state(request)
+    if not checksum_ok(request, "getMeetings"):
+        state.record("getMeetings", ok=False, reason="checksumError")
+        return failed("checksumError", "Checksums do not match")
+    state.record("getMeetings", ok=True)
+    running = [m for m in state.meetings.all() if not m.ended]
+    if not running:
+        return xml_response("SUCCESS", messageKey="noMeetings", message="no meetings were found on this server")
+    return xml_response("SUCCESS", meetings_xml="<meetings>" + "".join(_meeting_xml(state, m) for m in running)
+                        + "</meetings>")
+
+
+async def _api_index(request: Request) -> Response:
+    """``GET /bigbluebutton/api``: no checksum, the API and server versions."""
+    return xml_response("SUCCESS", version="2.0", apiVersion="2.0",
+                        bbbVersion=f"3.0.0-fake-{_state(request).generation.name}")
+
+
 async def _is_meeting_running(request: Request) -> Response:
     meeting_id = request.query_params.get("meetingID", "")
     if not checksum_ok(request, "isMeetingRunning"):
@@ -204,12 +244,15 @@ def _cookie_session(request: Request, token: str) -> tuple[BbbSession | None, bo
     return session, bound or (meeting is not None and meeting.allow_requests_without_session)
 
 
-def _unauthorized(request: Request, kind: str, token: str, reason: str) -> Response:
+def _unauthorized(request: Request, kind: str, token: str, reason: str, *, as_json: bool = False) -> Response:
     _state(request).record(kind, token=token or None, ok=False, reason=reason)
+    if as_json:  # checkGraphqlAuthorization renders its refusal as JSON in every version
+        return JSONResponse({"response": "unauthorized"}, status_code=401, headers={"Cache-Control": "no-cache"})
     return Response("unauthorized", status_code=401, media_type="text/plain", headers={"Cache-Control": "no-cache"})
 
 
 async def _check_authorization(request: Request) -> Response:
+    # The same in every 3.0.x version read (ConnectionController A, B and C).
     uri = request.headers.get("x-original-uri", "")
     token = (parse_qs(urlsplit(uri).query).get("sessionToken") or [""])[0]
     session, allowed = _cookie_session(request, token)
@@ -228,21 +271,54 @@ async def _check_authorization(request: Request) -> Response:
     return Response("authorized", media_type="text/plain", headers=headers)
 
 
+def _hasura_body(session: BbbSession, internal_id: str, online: bool) -> dict[str, str]:
+    """Version A's answer: Hasura session variables in a JSON body, no identity headers."""
+    if not online:  # the removed-user branch
+        return {"response": "authorized", "X-Hasura-Role": "not_joined_bbb_client", "X-Hasura-ModeratorInMeeting": "",
+                "X-Hasura-PresenterInMeeting": "", "X-Hasura-UserId": session.user_id,
+                "X-Hasura-MeetingId": internal_id}
+    return {
+        "response": "authorized",
+        "X-Hasura-Role": "bbb_client",
+        "X-Hasura-ModeratorInMeeting": internal_id if session.role == "MODERATOR" else "",
+        "X-Hasura-PresenterInMeeting": internal_id if session.presenter else "",
+        "X-Hasura-UserId": session.user_id,
+        "X-Hasura-MeetingId": internal_id,
+        "X-Hasura-CursorNotLockedInMeeting": internal_id,
+        "X-Hasura-CursorLockedUserId": "",
+        "X-Hasura-AnnotationsNotLockedInMeeting": internal_id,
+        "X-Hasura-AnnotationsLockedUserId": "",
+        "X-Hasura-UserListNotLockedInMeeting": internal_id,
+        "X-Hasura-WebcamsNotLockedInMeeting": internal_id,
+        "X-Hasura-WebcamsLockedUserId": "",
+    }
+
+
 async def _check_graphql_authorization(request: Request) -> Response:
+    """bbb-web's ``checkGraphqlAuthorization`` in the shape of this fake's generation (A, B or C)."""
     state = _state(request)
-    if state.graphql_user_agent_check and not request.headers.get("user-agent", "").startswith("hasura-graphql-engine"):
-        return _unauthorized(request, "checkGraphqlAuthorization", "", "invalidUserAgent")
+    shape = state.generation.session_check
+    kind = "checkGraphqlAuthorization"
+    if shape == "A" and not request.headers.get("user-agent", "").startswith("hasura-graphql-engine"):
+        return _unauthorized(request, kind, "", "invalidUserAgent", as_json=True)
+    if shape != "A" and request.headers.get("x-original-method") == "OPTIONS":
+        # B and C let nginx's CORS preflight through without any session.
+        return Response("graphql-success", media_type="text/plain", headers={"Cache-Control": "no-cache"})
     token = request.headers.get("x-session-token", "")
     session, allowed = _cookie_session(request, token)
-    if session is None or not allowed:
-        return _unauthorized(request, "checkGraphqlAuthorization", token, "invalidSession")
+    online = session is not None and not session.kicked and not state.ended(session.meeting)
+    # Version A answers a removed user's token without looking at the cookie; B and C check it first.
+    if session is None or not (allowed or (shape == "A" and not online)):
+        return _unauthorized(request, kind, token, "invalidSession", as_json=True)
     meeting = state.meetings.get(session.meeting)
-    online = not session.kicked and not state.ended(session.meeting)
-    state.record("checkGraphqlAuthorization", session, ok=True, online=online)
+    internal_id = meeting.internal_id if meeting else session.meeting
+    state.record(kind, session, ok=True, online=online)
+    if shape == "A":
+        return JSONResponse(_hasura_body(session, internal_id, online), headers={"Cache-Control": "no-cache"})
     moderator = "true" if session.role == "MODERATOR" else "false"
     headers = {
         "Cache-Control": "no-cache",
-        "Meeting-Id": meeting.internal_id if meeting else session.meeting,
+        "Meeting-Id": internal_id,
         "Meeting-External-Id": session.meeting,
         "User-Id": session.user_id,
         "User-External-Id": session.ext_user_id,
@@ -250,15 +326,20 @@ async def _check_graphql_authorization(request: Request) -> Response:
         "User-Is-Moderator": moderator,
         "User-Is-Presenter": "true" if session.presenter and online else "false",
     }
+    if shape == "C":
+        headers["User-Notes-Enabled"] = "true" if online else "false"
     body = {"response": "authorized", "X-Currently-Online": "true" if online else "false", "X-Moderator": moderator,
-            "X-UserId": session.user_id, "X-MeetingId": headers["Meeting-Id"]}
+            "X-Presenter": headers["User-Is-Presenter"], "X-UserId": session.user_id, "X-MeetingId": internal_id}
     return JSONResponse(body, headers=headers)
 
 
 def api_routes() -> list[Route]:
     """The routes this module adds to the fake BigBlueButton."""
     return [
+        Route("/bigbluebutton/api", _api_index),
+        Route("/bigbluebutton/api/", _api_index),
         Route("/bigbluebutton/api/create", _create),
+        Route("/bigbluebutton/api/getMeetings", _get_meetings),
         Route("/bigbluebutton/api/getMeetingInfo", _get_meeting_info),
         Route("/bigbluebutton/api/isMeetingRunning", _is_meeting_running),
         Route("/bigbluebutton/api/end", _end_api),

@@ -27,6 +27,7 @@ from roomagent.directory.server.app import read_limited
 from roomagent.directory.server.errors import validation_message
 from roomagent.directory.server.fastpath import BodyTooLarge
 from roomagent.invite.bbb import BbbApi
+from roomagent.invite.diagnostics import add_diagnostics
 from roomagent.invite.directory import DirectoryClient
 from roomagent.invite.errors import InviteError, install_error_handlers
 from roomagent.invite.identity import Caller, identify
@@ -116,14 +117,18 @@ def create_app(settings: InviteSettings, clock: Callable[[], float] = time.time,
         if declared.isdigit() and int(declared) > limit:
             raise InviteError(413, "too_large", f"The request is larger than {limit} bytes.")
 
-    async def caller_of(request: Request) -> Caller:
+    def throttle(request: Request) -> None:
         token = request.headers.get("x-session-token")
         if token:
             wait = per_session.take(token[:128], clock())
             if wait is not None:
                 raise InviteError(429, "rate_limited", f"Too many requests; try again in {wait} s.",
                                   {"Retry-After": str(wait)})
-        return await identify(request.app.state.bbb, token, request.cookies.get("JSESSIONID"))
+
+    async def caller_of(request: Request) -> Caller:
+        throttle(request)
+        return await identify(request.app.state.bbb, token=request.headers.get("x-session-token"),
+                              jsessionid=request.cookies.get("JSESSIONID"))
 
     async def json_body(request: Request, model: type[BaseModel]) -> Any:
         try:
@@ -240,6 +245,8 @@ def create_app(settings: InviteSettings, clock: Callable[[], float] = time.time,
         log.info("command %s for a room of meeting %s: %s", command.get("action"), caller.meeting.meeting_id,
                  reply.get("status"))
         return JSONResponse(json.loads(json.dumps(reply)))
+
+    add_diagnostics(app, throttle)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -10,9 +10,12 @@ agree:
    ``/bigbluebutton/connection/checkGraphqlAuthorization`` — the check nginx's ``auth_request`` uses for
    BBB's own ``/api/rest`` and GraphQL. It names the meeting (internal and external id) and the user.
    Without the cookie it refuses, unless the meeting was created with ``allowRequestsWithoutSession``:
-   so a token seen in a screen share alone is not enough.
+   so a token seen in a screen share alone is not enough. The oldest 3.0 shape (A, see
+   :mod:`roomagent.invite.bbb`) names only the user id and the *internal* meeting id, in a JSON body.
 2. **The meeting**, from the API with the secret: ``getMeetingInfo`` of that external id must be a
    running meeting with the same internal id, listing that user id *now* with role ``MODERATOR``.
+   With shape A the external id is unknown, so ``getMeetings`` finds the running meeting with that
+   internal id instead — the same attendee list, so the same checks (role and name come from there).
    bbb-web answers step 1 with 200 even for a removed user or an ended meeting; step 2 catches both,
    and a demotion since the join.
 
@@ -65,7 +68,10 @@ async def identify(bbb: BbbApi, token: str | None, jsessionid: str | None) -> Ca
     facts = await bbb.check_session(token, cookie)
     if facts is None:
         raise invalid_session()
-    meeting = await bbb.meeting_info(facts.meeting_id)
+    if facts.meeting_id:
+        meeting = await bbb.meeting_info(facts.meeting_id)
+    else:
+        meeting = await bbb.meeting_by_internal_id(facts.internal_meeting_id)
     if meeting is None or not meeting.running:
         raise InviteError(403, "meeting_not_running", "This meeting is not running (it has ended or not started).")
     if facts.internal_meeting_id and meeting.internal_id and facts.internal_meeting_id != meeting.internal_id:

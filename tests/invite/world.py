@@ -125,10 +125,11 @@ def directory_settings(url: str, mqtt_url: str | None, **overrides: Any) -> Dire
     return DirectorySettings(**values)
 
 
-def invite_settings(bbb_url: str, directory_url: str, **overrides: Any) -> InviteSettings:
-    """The invite service of the fake BigBlueButton, holding tokens for uni-a and uni-c (not uni-b)."""
+def invite_settings(bbb_url: str, directory_url: str, *, web_url: str = "", **overrides: Any) -> InviteSettings:
+    """The invite service of the fake BigBlueButton, holding tokens for uni-a and uni-c (not uni-b);
+    ``web_url``: a separate bbb-web for the session check."""
     values: dict[str, Any] = dict(
-        bbb={"url": f"{bbb_url}/bigbluebutton/", "secret": SECRET, "checksum": "sha256"},
+        bbb={"url": f"{bbb_url}/bigbluebutton/", "secret": SECRET, "checksum": "sha256", "web_url": web_url},
         directory={"url": directory_url, "default_server": "uni-a"},
         tokens={"uni-a": TOKEN_A, "uni-c": TOKEN_C},
     )
@@ -139,8 +140,11 @@ def invite_settings(bbb_url: str, directory_url: str, **overrides: Any) -> Invit
 class World:
     """Fake BBB + directory (+ relay when ``mqtt_url``) + invite service; ``stop()`` ends them all."""
 
-    def __init__(self, mqtt_url: str | None = None, *, clock=None, plugin_dir=None, **invite_overrides: Any) -> None:
-        bbb_app = create_bbb_app(secret=SECRET, plugin_dir=plugin_dir)
+    def __init__(self, mqtt_url: str | None = None, *, clock=None, plugin_dir=None, generation: str | None = None,
+                 **invite_overrides: Any) -> None:
+        # generation: a name from roomagent.demo.bbb_generations (the fake's default when None)
+        extra = {"generation": generation} if generation else {}
+        bbb_app = create_bbb_app(secret=SECRET, plugin_dir=plugin_dir, **extra)
         self.bbb = Bbb(run_in_thread(bbb_app), bbb_app)
         port = free_port()
         directory_url = f"http://127.0.0.1:{port}"
@@ -148,7 +152,8 @@ class World:
         kwargs = {"clock": clock} if clock else {}
         app = create_directory_app(directory_settings(directory_url, mqtt_url), **kwargs)
         self.directory = run_in_thread(self.recorder.wrap(app), port=port, proxy_headers=False)
-        self.invite = run_invite(invite_settings(self.bbb.url, directory_url, **invite_overrides))
+        self.invite_settings = invite_settings(self.bbb.url, directory_url, **invite_overrides)
+        self.invite = run_invite(self.invite_settings)
         bbb_app.state.invite_base = self.invite.url
         self.http = httpx.Client(base_url=self.invite.url, timeout=HTTP_TIMEOUT_S)
 
