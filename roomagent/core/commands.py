@@ -77,6 +77,8 @@ class ErrorCode(StrEnum):
     BUSY = "busy"
     FAILED = "failed"
     TIMEOUT = "timeout"
+    #: The command's id was used by another command a short while ago (roomagent/control/dedup.py).
+    DUPLICATE_ID = "duplicate_id"
 
 
 #: A reply's code: an :class:`ErrorCode`, or ``""`` for ``ok`` (anything else fails validation).
