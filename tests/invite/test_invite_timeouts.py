@@ -6,6 +6,7 @@ permanent error. Times are never asserted; ``tests/bench/bench_invite_rooms.py``
 from __future__ import annotations
 
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
@@ -86,5 +87,26 @@ def test_a_directory_without_a_relay_is_a_permanent_error_in_words(broker) -> No
             assert "retry-after" not in answer.headers
             [listed] = world.call("GET", "/room", teacher).json()["rooms"]
             assert listed["error"]["code"] == "relay_not_configured"
+    finally:
+        world.stop()
+
+
+def test_polls_during_a_refresh_share_it(broker) -> None:
+    """Two moderators' plugins poll while a silent room's refresh waits for the relay: the second poll
+    joins the refresh under way instead of sending the room another command (at most one per invite)."""
+    world = World(broker.url, directory_overrides={"relay_timeout_s": 5.0})
+    try:
+        teacher = _meeting(world)
+        co_teacher = world.bbb.join(teacher.meeting, "Dr. Grace", "MODERATOR")
+        invite = world.call("POST", "/invites", teacher, json={"server_id": "uni-a"}).json()
+        with InvitedRoom(broker.url, answer="silent") as room, ThreadPoolExecutor(2) as pool:
+            room.redeem(world.directory.url, invite["code"])
+            first = pool.submit(world.call, "GET", "/room", teacher)
+            assert room.next_command()["action"] == "get_state"  # the first poll's refresh is waiting now
+            second = pool.submit(world.call, "GET", "/room", co_teacher)
+            answers = [first.result(), second.result()]
+            assert all(a.status_code == 200 and a.json()["rooms"][0]["error"]["code"] == "timeout" for a in answers)
+            assert room.received.empty()  # no second get_state
+        assert world.recorder.requests.count(("POST", "/meeting/command")) == 1
     finally:
         world.stop()
