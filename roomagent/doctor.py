@@ -139,14 +139,20 @@ def check_directory(url: str, answer: HttpAnswer | ProbeError) -> Check:
     return Check("directory", "pass", f"{url} reachable")
 
 
-def check_broker(mqtt: MqttSection | None, outcome: ProbeError | None) -> Check:
-    """The broker must accept the room's credentials (``outcome`` None: CONNACK success)."""
+def check_broker(mqtt: MqttSection | None, outcome: ProbeError | None, room_id: str = "") -> Check:
+    """The broker must accept the room's credentials (``outcome`` None: CONNACK success). With ``room_id``,
+    a user name other than the room id is a warning: the shipped ACL grants a room the topics of its user
+    name (kiosk/mosquitto/roomagent.acl), so the room would connect but never get its commands."""
     if mqtt is None:
         return Check("broker", "pass", "no [mqtt] section: remote control is off")
     who = f" as {mqtt.username}" if mqtt.username else ""
+    mismatch = ""
+    if room_id and mqtt.username and mqtt.username != room_id:
+        mismatch = (f"; the user name {mqtt.username} is not the room id {room_id}: with the shipped broker ACL "
+                    f"the room gets no commands (set [mqtt] username = \"{room_id}\")")
     if outcome is not None:
-        return Check("broker", "fail", f"{mqtt.url}{who}: {outcome}")
-    return Check("broker", "pass", f"{mqtt.url}{who}: connected")
+        return Check("broker", "fail", f"{mqtt.url}{who}: {outcome}{mismatch}")
+    return Check("broker", "warn" if mismatch else "pass", f"{mqtt.url}{who}: connected{mismatch}")
 
 
 def check_clock(synchronised: bool | None, skew_s: float | None) -> Check:
@@ -330,7 +336,7 @@ def run_checks(profile: RoomProfile, probes: Probes) -> list[Check]:
     answer = probes.http(profile.directory.url, profile.directory.ca_bundle)
     rows.append(check_directory(profile.directory.url, answer))
     broker = probes.broker(profile.mqtt, profile.room.id) if profile.mqtt is not None else None
-    rows.append(check_broker(profile.mqtt, broker))
+    rows.append(check_broker(profile.mqtt, broker, profile.room.id))
     skew = None
     if isinstance(answer, HttpAnswer) and answer.date is not None:
         skew = probes.now() - answer.date

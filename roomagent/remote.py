@@ -13,9 +13,9 @@ import logging
 
 from PySide6.QtCore import QObject
 
-from roomagent.control.dedup import RecentCommands
+from roomagent.control.dedup import DEDUP_WINDOW_S, Arrival, CommandKey, RecentCommands
 from roomagent.core import effects as fx
-from roomagent.core.commands import CommandReply, ReplyError
+from roomagent.core.commands import CommandReply, ErrorCode, ReplyError
 from roomagent.core.state import Lifecycle, RoomState
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class RemoteControl(QObject):
         self._control = control
         self._routes: dict[str, object] = {}
         #: origin -> the de-duplication key of the command it answers
-        self._keys: dict[str, bytes] = {}
+        self._keys: dict[str, CommandKey] = {}
         self._recent = RecentCommands()
         self._tokens = itertools.count(1)
         self._last: RoomState | None = None
@@ -96,8 +96,16 @@ class RemoteControl(QObject):
     def _on_command_received(self, command, route) -> None:
         key = RecentCommands.key(command)
         if key is not None:
-            new, reply = self._recent.arrived(key, route)
-            if not new:
+            arrival, reply = self._recent.arrived(key, route)
+            if arrival is Arrival.DUPLICATE_ID:
+                log.warning("remote command %s (%s) refused: its id was used by another command", command.action,
+                            command.id)
+                self._control.reply(route, CommandReply(id=command.id, status="error", error=ReplyError(
+                    code=ErrorCode.DUPLICATE_ID,
+                    message=f"the id {command.id!r} was used by another command within the last "
+                            f"{DEDUP_WINDOW_S / 60:.0f} minutes; send each command with a new id")))
+                return
+            if arrival is Arrival.REPEAT:
                 log.warning("remote command %s (%s) arrived again: not run twice", command.action, command.id)
                 if reply is not None:
                     self._control.reply(route, reply)

@@ -18,13 +18,23 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from roomagent.core.ids import NAME_PATTERN
 from roomagent.core.state import StateSnapshot
 
 #: The largest command payload accepted anywhere (MQTT, the directory relay).
 MAX_COMMAND_BYTES = 64 * 1024
+#: Unicode's explicit direction controls: embeddings and overrides (U+202A-202E), isolates (U+2066-2069)
+#: and the invisible marks (LRM, RLM, ALM). In a notice they turn "pay 100" into "001 yap" on the screens
+#: (Trojan Source, CVE-2021-42574); text without them is still laid out right-to-left where its letters are.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+_NO_BIDI = str.maketrans(dict.fromkeys(map(ord, BIDI_CONTROLS)))
+
+
+def without_bidi_controls(text: str) -> str:
+    """``text`` with every character of :data:`BIDI_CONTROLS` removed."""
+    return text.translate(_NO_BIDI)
 _ID = NAME_PATTERN
 
 
@@ -77,6 +87,8 @@ class ErrorCode(StrEnum):
     BUSY = "busy"
     FAILED = "failed"
     TIMEOUT = "timeout"
+    #: The command's id was used by another command a short while ago (roomagent/control/dedup.py).
+    DUPLICATE_ID = "duplicate_id"
 
 
 #: A reply's code: an :class:`ErrorCode`, or ``""`` for ``ok`` (anything else fails validation).
@@ -167,6 +179,15 @@ class ShowMessage(_Command):
     action: Literal[Action.SHOW_MESSAGE] = Action.SHOW_MESSAGE
     text: str = Field(min_length=1, max_length=280)
     seconds: float = Field(default=30, ge=1, le=3600)
+
+    @field_validator("text")
+    @classmethod
+    def _no_direction_controls(cls, value: str) -> str:
+        # Removed, not refused: a notice pasted from a right-to-left editor may carry them innocently.
+        value = without_bidi_controls(value)
+        if not value:
+            raise ValueError("the message has only direction controls (U+202A-202E, U+2066-2069), no text")
+        return value
 
 
 class GetState(_Command):

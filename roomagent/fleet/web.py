@@ -263,7 +263,9 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
 
     @app.get("/healthz")
     async def health() -> dict:
-        return {"mqtt": board.connected, "rooms": len(board.fleet.rooms)}
+        """For monitoring, without signing in: whether the dashboard follows the broker, nothing about the
+        fleet (how many rooms there are is for operators only)."""
+        return {"status": "ok" if board.connected else "broker unreachable", "mqtt": board.connected}
 
     # ----- live updates -------------------------------------------------------------------------------------
     @app.get("/events")

@@ -7,6 +7,7 @@ its declared length before anything else happens, and while it streams in beyond
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -103,7 +104,8 @@ def create_app(settings: InviteSettings, clock: Callable[[], float] = time.time,
         async with httpx.AsyncClient(follow_redirects=False, transport=transport,
                                      headers={"User-Agent": f"roomagent-invite/{__version__}"}) as client:
             app.state.bbb = BbbApi(settings.bbb, client)
-            app.state.directories = DirectoryClient(client, settings.directory.timeout_s)
+            app.state.directories = DirectoryClient(client, settings.directory.timeout_s,
+                                                    settings.directory.command_timeout_s)
             log.info("invite service ready: BigBlueButton %s, directory %s, %d token(s)",
                      settings.bbb.api_base, default_dir, len(tokens))
             yield
@@ -213,13 +215,42 @@ def create_app(settings: InviteSettings, clock: Callable[[], float] = time.time,
             invite.status = "left"
         return invite.public()
 
+    async def refresh_or_error(invite: Invite, caller: Caller, directories: DirectoryClient) -> dict[str, Any]:
+        try:
+            return await refresh(invite, caller, directories)
+        except InviteError as exc:  # one directory that is down does not hide the other rooms
+            return invite.public(error={"code": exc.code, "message": exc.message})
+
+    #: invite id -> its refresh under way. The plugin of every moderator polls every 2 s; a silent room
+    #: answers only after the relay's timeout, so polls share the refresh in progress instead of piling
+    #: up one relay command per poll. At most one call per invite is in flight.
+    refreshing: dict[str, asyncio.Task[dict[str, Any]]] = {}
+
+    def _refreshed(invite_id: str, task: asyncio.Task) -> None:
+        refreshing.pop(invite_id, None)
+        if not task.cancelled():
+            task.exception()  # retrieved: a poll that went away must not leave "never retrieved" noise
+
+    def shared_refresh(invite: Invite, caller: Caller, directories: DirectoryClient) -> asyncio.Future:
+        task = refreshing.get(invite.id)
+        if task is None:
+            task = asyncio.ensure_future(refresh_or_error(invite, caller, directories))
+            refreshing[invite.id] = task
+            task.add_done_callback(lambda done, key=invite.id: _refreshed(key, done))
+        # A poll that disconnects cancels its wait, not the refresh the others share.
+        return asyncio.shield(task)
+
     @app.get("/room")
     async def rooms(request: Request) -> dict[str, Any]:
-        """Every room invited into the caller's meeting, newest first, with its state when it is there."""
+        """Every room invited into the caller's meeting, newest first, with its state when it is there.
+
+        The rooms are refreshed all at once, so the answer takes at most one relay timeout however many
+        rooms are silent (one after another, three silent rooms took three timeouts)."""
         refuse_large(request)
         caller = await caller_of(request)
         directories = request.app.state.directories
-        return {"rooms": [await refresh(i, caller, directories) for i in store.of_meeting(caller.meeting.internal_id)]}
+        invites = store.of_meeting(caller.meeting.internal_id)
+        return {"rooms": list(await asyncio.gather(*(shared_refresh(i, caller, directories) for i in invites)))}
 
     @app.post("/room/commands")
     async def room_command(request: Request) -> JSONResponse:

@@ -4,6 +4,11 @@ The default directory lists the institutions (``/server``); each institution's o
 ``url`` of its entry) mints codes (``POST /meeting``) and relays commands to the room that redeemed one
 (``/meeting/status``, ``/meeting/command``), each with that institution's bearer token. Tokens and codes
 are never logged; directory failures become :class:`InviteError` with the contract's codes.
+
+``POST /meeting/command`` waits longer than the other calls (``command_timeout_s``): the directory itself
+waits up to its ``relay_timeout_s`` for the room, and a silent room must come back as the relay's 504
+(``timeout``), not as a directory that "cannot be reached". A command whose answer still does not come
+in time was delivered to a directory that answers nothing: ``timeout`` too, not ``directory_unavailable``.
 """
 
 from __future__ import annotations
@@ -37,16 +42,32 @@ def _message(answer: httpx.Response) -> str:
         return f"HTTP {answer.status_code}"
 
 
-class DirectoryClient:
-    """Calls to directories through one ``httpx.AsyncClient``."""
+def _no_relay(base: str) -> InviteError:
+    # Permanent until the directory's operator configures a broker: saying "try again" would mislead.
+    return InviteError(501, "relay_not_configured",
+                       f"Rooms of the directory at {url_host(base) or base} cannot be controlled from the meeting: "
+                       "that directory relays no commands (it has no MQTT broker configured). Ask its "
+                       "administrator; the room's own panel still works.")
 
-    def __init__(self, client: httpx.AsyncClient, timeout_s: float) -> None:
+
+class DirectoryClient:
+    """Calls to directories through one ``httpx.AsyncClient``; see the module docstring for the timeouts."""
+
+    def __init__(self, client: httpx.AsyncClient, timeout_s: float, command_timeout_s: float | None = None) -> None:
         self.client = client
         self.timeout_s = timeout_s
+        self.command_timeout_s = command_timeout_s if command_timeout_s is not None else timeout_s
 
-    async def _request(self, method: str, base: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _request(self, method: str, base: str, path: str, *, timeout_s: float | None = None,
+                       **kwargs: Any) -> httpx.Response:
+        wait = timeout_s if timeout_s is not None else self.timeout_s
         try:
-            answer = await self.client.request(method, base.rstrip("/") + path, timeout=self.timeout_s, **kwargs)
+            answer = await self.client.request(method, base.rstrip("/") + path, timeout=wait, **kwargs)
+        except httpx.ReadTimeout:
+            log.warning("directory %s: %s %s: no answer within %.0f s", url_host(base), method, path, wait)
+            if path == "/meeting/command":
+                raise InviteError(504, "timeout", "Neither the room nor its directory answered in time.") from None
+            raise _unavailable(base) from None
         except httpx.TimeoutException:
             log.warning("directory %s: %s %s timed out", url_host(base), method, path)
             raise _unavailable(base) from None
@@ -133,7 +154,8 @@ class DirectoryClient:
     async def command(self, base: str, token: str, code: str, command: dict[str, Any]) -> dict[str, Any]:
         """``POST /meeting/command``: the room's reply, or :class:`InviteError` with the contract's code."""
         answer = await self._request("POST", base, "/meeting/command", json=command,
-                                     headers={"Authorization": f"Bearer {token}", "Code": code})
+                                     headers={"Authorization": f"Bearer {token}", "Code": code},
+                                     timeout_s=self.command_timeout_s)
         status = answer.status_code
         if status == 200:
             reply = self._data(base, answer)
@@ -151,7 +173,9 @@ class DirectoryClient:
             raise InviteError(422, "invalid", f"The directory refused the command: {message}")
         if status == 504:
             raise InviteError(504, "timeout", "The room did not answer in time.")
-        if status in (501, 503):
+        if status == 501:
+            raise _no_relay(base)
+        if status == 503:
             raise InviteError(503, "relay_unavailable", "Room control is unavailable right now; try again shortly.",
                               {"Retry-After": "5"})
         if status >= 500:

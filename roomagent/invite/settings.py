@@ -121,6 +121,11 @@ class DirectoryTarget(BaseModel):
     url: HttpUrl = Field(description="the default directory, e.g. https://dir.uni-a.example")
     default_server: str | None = Field(None, description="server id listed first (the directory's own default if unset)")
     timeout_s: float = Field(10.0, gt=0, le=60, description="timeout of one call to a directory")
+    # Longer than the directories' relay_timeout_s (10 s by default): their 504 must arrive first.
+    command_timeout_s: float = Field(
+        20.0, gt=0, le=180,
+        description="how long a command to a room may take (POST /meeting/command); longer than the "
+                    "directories' relay_timeout_s, so a silent room is reported as 'timeout'")
 
 
 class Limits(BaseModel):

@@ -15,7 +15,7 @@ import pytest
 from roomagent import doctor
 from roomagent.directory.server.main import run_in_thread
 from roomagent.doctor import CaptureDevice, Check, HttpAnswer, ProbeError, Probes, ScreenInfo
-from roomagent.profile import RoomProfile
+from roomagent.profile import RoomProfile, load_profile
 from roomagent.serving import free_port
 from tests.control.broker import Mosquitto
 from tests.directory.helpers import settings_for
@@ -84,6 +84,25 @@ def test_directory_and_broker_verdicts():
     assert doctor.check_broker(mqtt, None).status == "pass"
     row = doctor.check_broker(mqtt, ProbeError("refused: Not authorized"))
     assert row.status == "fail" and "as room-h0104" in row.detail
+
+
+def test_a_broker_user_name_other_than_the_room_id_is_a_warning():
+    """Issue 21: the example profile had username = "room-h0104" for room h0104; the shipped ACL grants
+    a room the topics of its user name, so that room connected and never got a command."""
+    other = _profile(mqtt={"url": "mqtt://b:1883", "username": "room-h0104"}).mqtt
+    row = doctor.check_broker(other, None, "h0104")
+    assert row.status == "warn" and 'username = "h0104"' in row.detail and "no commands" in row.detail
+    assert doctor.check_broker(_profile(mqtt={"url": "mqtt://b:1883", "username": "h0104"}).mqtt, None,
+                               "h0104").status == "pass"
+    assert doctor.check_broker(_profile(mqtt={"url": "mqtt://b:1883"}).mqtt, None, "h0104").status == "pass"
+    refused = doctor.check_broker(other, ProbeError("refused: Not authorized"), "h0104")
+    assert refused.status == "fail" and "is not the room id h0104" in refused.detail
+
+
+def test_the_example_profile_logs_in_as_its_room_id():
+    profile = load_profile(Path(__file__).resolve().parents[2] / "kiosk" / "room.example.toml")
+    assert profile.mqtt is not None and profile.mqtt.username == profile.room.id
+    assert doctor.check_broker(profile.mqtt, None, profile.room.id).status == "pass"
 
 
 def test_clock_verdicts():

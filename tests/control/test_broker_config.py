@@ -60,7 +60,7 @@ def test_rooms_see_only_their_own_commands_and_write_only_their_own_topics(acl_b
         assert a.publish(f"roomagent/{ROOM_B}/command", b'{"id": "forged", "action": "leave"}').is_failure
         assert a.publish(f"roomagent/{ROOM_B}/state", b'{"forged": true}', retain=True).is_failure
         assert a.publish(f"roomagent/{ROOM_A}/command", b'{"id": "self", "action": "leave"}').is_failure
-        # ... but writes its own topics and ctl replies; the controller, reading everything, sees only these.
+        # ... but writes its own topics and ctl replies; the controller, subscribed to everything, sees only these.
         for leaf in ("availability", "state", "response", "event"):
             assert not a.publish(f"roomagent/{ROOM_A}/{leaf}", f"marker-{leaf}").is_failure
         assert not a.publish("roomagent/_ctl/abc123/reply", b"marker-reply").is_failure
@@ -69,6 +69,8 @@ def test_rooms_see_only_their_own_commands_and_write_only_their_own_topics(acl_b
         assert from_a == [f"roomagent/{ROOM_A}/{leaf}" for leaf in ("availability", "state", "response", "event")
                           ] + ["roomagent/_ctl/abc123/reply"]
         assert not ctl.find(lambda m: b"forged" in m.payload or b"self" in m.payload)
+        # Controllers command rooms but do not read their commands (others', the relay's among them).
+        assert not ctl.find(lambda m: m.topic.endswith("/command"))
         assert not b.find(lambda m: b"forged" in m.payload)
     finally:
         for probe in (a, b, ctl):

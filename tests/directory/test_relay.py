@@ -28,6 +28,7 @@ from roomagent.directory.server.main import RunningServer, run_in_thread
 from roomagent.directory.server.settings import DirectorySettings, load_settings
 from roomagent.directory.server.store import RELAY_TOMBSTONE_S, MemoryStore, RelayNew, RoomTag
 from roomagent.serving import free_port
+from tests.control.broker import Probe
 from tests.directory.conftest import private_mosquitto
 from tests.directory.fakeroom import READY_TIMEOUT_S, FakeRoom, new_room_id
 from tests.directory.helpers import (
@@ -150,7 +151,9 @@ def test_create_status_redeem_status_command(start_relay, room):
     assert got.command["meeting"] == MEETING_ID == "m1"
     assert got.command["id"].startswith("relay-")
     assert (got.qos, got.retain) == (1, False)
-    assert got.response_topic.startswith("roomagent/_relay/") and got.response_topic.endswith("/reply")
+    # The reply topic names the room: only its MQTT user may write it (kiosk/mosquitto/roomagent.acl).
+    assert got.response_topic == relay.app.state.relay.reply_topic(room.room_id)
+    assert got.response_topic.startswith(f"roomagent/_relay/{room.room_id}/") and got.response_topic.endswith("/reply")
     assert got.correlation and got.expiry_s == 10  # relay_timeout_s: never executed after the caller gave up
     assert answer.json() == {
         "data": {"id": got.command["id"], "status": "ok", "data": {"echo": got.command}},
@@ -302,6 +305,27 @@ def test_room_that_never_answers_is_504(start_relay, mosquitto_url):
         assert room.next_command().expiry_s == 1  # the broker drops it if the room is away that long
 
 
+def test_a_reply_on_another_rooms_topic_is_dropped_even_with_the_right_correlation(start_relay, mosquitto_url):
+    """The relay's own check, on a broker without any ACL: a reply carrying the correlation data of a
+    command sent to one room counts only on that room's reply topic (issue 21 item 2)."""
+    relay = start_relay(relay_timeout_s=1.0)
+    forger_id = new_room_id()
+    port = int(mosquitto_url.rsplit(":", 1)[1])
+    with FakeRoom(mosquitto_url, new_room_id(), answer="silent") as room, Probe(port) as forger:
+        code = create_code(relay.http)
+        relay.redeem(code, room.room_id)
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(relay.command, code, {"action": "leave"})
+            got = room.next_command()
+            forged = json.dumps({"id": got.command["id"], "status": "ok"})
+            elsewhere = got.response_topic.replace(f"/_relay/{room.room_id}/", f"/_relay/{forger_id}/")
+            assert elsewhere != got.response_topic
+            forger.publish(elsewhere, forged, correlation=got.correlation)
+            answer = pending.result(timeout=READY_TIMEOUT_S)
+        assert "did not answer" in assert_error(answer, 504)  # before: 200 {"status": "ok"} from the forger
+        assert relay.app.state.relay.forged_replies == 1
+
+
 def test_broker_down_is_503(start_relay, clock):
     relay = start_relay(mqtt={"url": f"mqtt://127.0.0.1:{free_port()}"})
     code = create_code(relay.http)
@@ -422,7 +446,7 @@ def test_each_instance_gets_its_own_replies(redis_server_url, mosquitto_url, clo
     with one, two:
         for app in apps:
             assert app.state.relay.ready_event.wait(READY_TIMEOUT_S)
-        assert apps[0].state.relay.reply_topic != apps[1].state.relay.reply_topic
+        assert apps[0].state.relay.reply_filter != apps[1].state.relay.reply_filter
         with http_client(one.url) as a, http_client(two.url) as b:
             code = create_code(a)
             with DirectoryClient(one.url, room_id=room.room_id) as client:
@@ -433,8 +457,8 @@ def test_each_instance_gets_its_own_replies(redis_server_url, mosquitto_url, clo
                 assert answer.status_code == 200, answer.text
                 assert answer.json()["data"]["id"] == tag
     topics = [room.next_command().response_topic for _ in range(3)]
-    assert topics[0] == topics[2] == apps[1].state.relay.reply_topic
-    assert topics[1] == apps[0].state.relay.reply_topic
+    assert topics[0] == topics[2] == apps[1].state.relay.reply_topic(room.room_id)
+    assert topics[1] == apps[0].state.relay.reply_topic(room.room_id)
 
 
 def test_logs_never_show_codes(relay, room, caplog):

@@ -53,6 +53,10 @@ def _signed_in(server) -> Iterator[httpx.Client]:
 
 def test_nothing_without_signing_in(server):
     with httpx.Client(base_url=server.url, timeout=GUARD_S) as client:
+        # Health for monitoring, and nothing about the fleet (issue 21: it showed the number of rooms).
+        health = client.get("/healthz")
+        assert health.status_code == 200 and set(health.json()) == {"status", "mqtt"}, health.text
+        assert health.json()["status"] in ("ok", "broker unreachable")
         page = client.get("/", headers={"accept": "text/html"})
         assert page.status_code == 303 and page.headers["location"] == "/login?next=/"
         for path in ("/events", "/rooms/h0104", "/rooms/h0104/events"):

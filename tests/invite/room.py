@@ -19,8 +19,9 @@ from tests.directory.fakeroom import FakeRoom, new_room_id
 class InvitedRoom(FakeRoom):
     """Use as a context manager; :meth:`redeem` joins "the meeting" of a code."""
 
-    def __init__(self, broker_url: str) -> None:
-        super().__init__(broker_url, new_room_id())
+    def __init__(self, broker_url: str, *, answer: str = "ok") -> None:
+        """``answer="silent"``: the room gets its commands and never replies (an agent that hangs)."""
+        super().__init__(broker_url, new_room_id(), answer=answer)
         self.state: dict[str, Any] = {"state": "idle", "meeting": None, "layout": "lecture",
                                       "layouts": ["lecture", "discussion"], "muted": None}
         self.join_url = ""
@@ -57,6 +58,8 @@ class InvitedRoom(FakeRoom):
     def _on_message(self, client: mqtt.Client, _userdata, message: mqtt.MQTTMessage) -> None:
         command = json.loads(message.payload)
         self.received.put(command)  # type: ignore[arg-type]
+        if self.answer == "silent":
+            return
         props = message.properties
         answer = Properties(PacketTypes.PUBLISH)
         answer.CorrelationData = getattr(props, "CorrelationData", b"")

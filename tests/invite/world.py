@@ -88,19 +88,35 @@ class Bbb:
 
 @dataclass
 class Recorder:
-    """The directory's requests as (method, path), in order."""
+    """The directory's requests as (method, path), in order, and how many of each were under way at once."""
 
     requests: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: dict[tuple[str, str], int] = field(default_factory=dict)
+    most_at_once: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def wrap(self, app: Any) -> Any:
         async def recording(scope, receive, send):
-            if scope["type"] == "http":
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            key = (scope["method"], scope["path"])
+            with self.lock:
+                self.requests.append(key)
+                self.in_flight[key] = self.in_flight.get(key, 0) + 1
+                self.most_at_once[key] = max(self.most_at_once.get(key, 0), self.in_flight[key])
+            try:
+                await app(scope, receive, send)
+            finally:
                 with self.lock:
-                    self.requests.append((scope["method"], scope["path"]))
-            await app(scope, receive, send)
+                    self.in_flight[key] -= 1
 
         return recording
+
+    def overlapping(self, method: str, path: str) -> int:
+        """The most ``method path`` requests the directory was answering at the same time."""
+        with self.lock:
+            return self.most_at_once.get((method, path), 0)
 
     def creations(self) -> int:
         """How many codes were asked for."""
@@ -141,7 +157,7 @@ class World:
     """Fake BBB + directory (+ relay when ``mqtt_url``) + invite service; ``stop()`` ends them all."""
 
     def __init__(self, mqtt_url: str | None = None, *, clock=None, plugin_dir=None, generation: str | None = None,
-                 **invite_overrides: Any) -> None:
+                 directory_overrides: dict[str, Any] | None = None, **invite_overrides: Any) -> None:
         # generation: a name from roomagent.demo.bbb_generations (the fake's default when None)
         extra = {"generation": generation} if generation else {}
         bbb_app = create_bbb_app(secret=SECRET, plugin_dir=plugin_dir, **extra)
@@ -150,7 +166,8 @@ class World:
         directory_url = f"http://127.0.0.1:{port}"
         self.recorder = Recorder()
         kwargs = {"clock": clock} if clock else {}
-        app = create_directory_app(directory_settings(directory_url, mqtt_url), **kwargs)
+        app = create_directory_app(directory_settings(directory_url, mqtt_url, **(directory_overrides or {})),
+                                   **kwargs)
         self.directory = run_in_thread(self.recorder.wrap(app), port=port, proxy_headers=False)
         self.invite_settings = invite_settings(self.bbb.url, directory_url, **invite_overrides)
         self.invite = run_invite(self.invite_settings)

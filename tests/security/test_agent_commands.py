@@ -80,9 +80,14 @@ def test_a_command_delivered_twice_runs_once_and_both_get_the_first_reply(room):
     first = command(probe, agent.room, payload)
     again = command(probe, agent.room, payload)  # what a QoS 1 redelivery looks like to the room
     assert first == again == {"id": "dup-1", "status": "ok"}
-    other = command(probe, agent.room, {**payload, "text": "Same id, other content"})  # not a repeat
-    assert other["status"] == "ok"
+    # The same id with other content is not a redelivery: refused in words, and it changes nothing (issue
+    # 21; before, it ran). The notice on the screens is still the first one.
+    other = command(probe, agent.room, {**payload, "text": "Same id, other content"})
+    assert other["status"] == "error" and other["error"]["code"] == "duplicate_id", other
+    assert "'dup-1' was used by another command" in other["error"]["message"]
+    shown = {lab["text"] for lab in agent.ask("labels")["labels"] if lab["name"] in ("notice", "screen-notice") and lab["visible"]}
+    assert shown == {"Delivered twice"}
     lines = agent.log().splitlines()
     ran = [line for line in lines if line.endswith("remote command show_message (dup-1)")]
-    assert len(ran) == 2  # the first and the one with other content
+    assert len(ran) == 1
     assert len([line for line in lines if line.endswith("(dup-1) arrived again: not run twice")]) == 1

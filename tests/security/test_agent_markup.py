@@ -81,3 +81,26 @@ def test_every_label_of_the_room_is_plain_text(setup):
     assert shown
     rich = [lab for lab in shown if lab["format"] != "PlainText"]
     assert rich == [], rich
+
+
+def test_direction_controls_in_a_message_cannot_reverse_it_on_the_screens(setup):
+    """Issue 21: U+202E (right-to-left override) showed "pay 100 EUR" as "RUE 001 yap"; every explicit
+    direction control is removed where the command is validated, so the screens get the text in its order."""
+    room, probe, _fifos, _name = setup
+    hidden = "\u202e\u2066\u200f"
+    text = f"Pay {hidden}100 EUR\u202c\u2069 at the desk \u202dnow\u202c"
+    probe.publish(f"roomagent/{room.room}/command", json.dumps({"id": "bidi-1", "action": "show_message",
+                                                                "text": text}),
+                  response_topic="test/reply", correlation=b"bidi-1")
+    [reply] = probe.wait_for(lambda m: m.topic == "test/reply" and m.correlation == b"bidi-1")
+    assert json.loads(reply.payload)["status"] == "ok"
+    shown = room.ask("labels")["labels"]
+    notices = [lab["text"] for lab in shown if lab["name"] in ("notice", "screen-notice") and lab["visible"]]
+    assert notices == ["Pay 100 EUR at the desk now"] * 3  # the panel and both screens
+    # Only direction controls: refused in words, nothing shown.
+    probe.publish(f"roomagent/{room.room}/command", json.dumps({"id": "bidi-2", "action": "show_message",
+                                                                "text": "\u202e\u202c"}),
+                  response_topic="test/reply", correlation=b"bidi-2")
+    [refused] = probe.wait_for(lambda m: m.topic == "test/reply" and m.correlation == b"bidi-2")
+    error = json.loads(refused.payload)["error"]
+    assert error["code"] == "invalid" and "direction controls" in error["message"]

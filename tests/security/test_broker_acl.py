@@ -106,14 +106,14 @@ def test_rooms_cannot_read_or_write_other_rooms(broker):
 
 
 def test_only_the_relay_reads_relay_replies_and_it_can_do_nothing_else(broker):
-    reply_topic = "roomagent/_relay/abc123/reply"
+    reply_topic = f"roomagent/_relay/{ROOM_A}/abc123/reply"
     with (broker.probe(RELAY) as relay, broker.probe(ROOM_A) as a, broker.probe(ROOM_B) as b,
           broker.probe(CONTROLLER) as ctl, broker.probe(MONITOR) as mon):
-        assert not relay.subscribe("roomagent/_relay/+/reply")[0].is_failure
+        assert not relay.subscribe("roomagent/_relay/+/abc123/reply")[0].is_failure
         # Everybody else asks for the replies, outright or through a wildcard (mosquitto may grant the
         # subscription; what counts is that nothing is delivered).
         for other in (a, b, mon):
-            other.subscribe("roomagent/_relay/+/reply")
+            other.subscribe("roomagent/_relay/#")
         a.subscribe(f"roomagent/{ROOM_A}/command")
         b.subscribe(f"roomagent/{ROOM_B}/command")
         ctl.subscribe("roomagent/#")
@@ -122,8 +122,10 @@ def test_only_the_relay_reads_relay_replies_and_it_can_do_nothing_else(broker):
         assert not relay.publish(f"roomagent/{ROOM_A}/command", b'{"id": "r1", "action": "get_state"}').is_failure
         assert not a.publish(reply_topic, b'{"id": "r1", "status": "ok", "secret": 1}').is_failure
         relay.wait_for(lambda m: m.topic == reply_topic)
-        # The relay may not forge a room's topics. (It may write relay replies: the rooms' pattern applies
-        # to every user, and a forged reply needs the asker's random correlation data.)
+        # Only room A writes room A's reply topics: not room B, not a controller, not the relay itself.
+        for forger in (b, ctl, relay, mon):
+            assert forger.publish(reply_topic, b'{"id": "r1", "status": "ok", "forged": 1}').is_failure, forger.username
+        # The relay may not forge a room's topics either.
         assert relay.publish(f"roomagent/{ROOM_A}/state", b'{"forged": true}').is_failure
         assert relay.publish(f"roomagent/{ROOM_A}/availability", b"offline").is_failure
         # Markers published after the reply: whoever could read the reply has it by then.
@@ -135,3 +137,5 @@ def test_only_the_relay_reads_relay_replies_and_it_can_do_nothing_else(broker):
             reader.wait_for(lambda m, marker=marker: m.payload == marker)
             assert not reader.find(lambda m: m.topic.startswith("roomagent/_relay/")), reader.username
         assert not relay.find(lambda m: b"forged" in m.payload)
+        # Controllers do not read the rooms' commands (the relay's carry its correlation data).
+        assert not ctl.find(lambda m: m.topic.endswith("/command"))

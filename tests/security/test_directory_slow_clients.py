@@ -7,6 +7,7 @@ every wait is a failure guard.
 
 from __future__ import annotations
 
+import logging
 import resource
 import selectors
 import signal
@@ -19,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from roomagent.directory.server.main import run_in_thread
+from roomagent.httpguard import ShedLog
 from roomagent.serving import free_port
 from tests.directory.helpers import TOKEN, FakeClock, settings_for
 
@@ -126,3 +128,43 @@ def test_more_slow_clients_than_file_descriptors_do_not_starve_healthz(tmp_path:
         finally:
             proc.kill()
     assert "lowered to" in err and "open connections" in err, err[-2000:]
+    # 300 connections against a cap of 192: about a hundred closed, one warning line (issue 21: one each).
+    shed_lines = [line for line in err.splitlines() if "open connections: clos" in line]
+    assert len(shed_lines) == 1, f"{len(shed_lines)} warning lines for the connections past the cap"
+
+
+class _Loop:
+    """Just what :class:`ShedLog` uses of an event loop: its clock and ``call_at``, under the test's control."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.timers: list[tuple[float, object, tuple]] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback, *args):
+        self.timers.append((when, callback, args))
+        return object()
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        due = [t for t in self.timers if t[0] <= self.now]
+        self.timers = [t for t in self.timers if t[0] > self.now]
+        for _when, callback, args in due:
+            callback(*args)
+
+
+def test_connections_past_the_cap_are_logged_once_per_interval_with_their_count(caplog):
+    caplog.set_level(logging.WARNING, logger="roomagent.serving")
+    loop, shed = _Loop(), ShedLog(interval_s=60.0)
+    for _ in range(1000):
+        shed.closed(loop, 192)
+        loop.advance(0.01)  # 1,000 closings in 10 s
+    assert len(caplog.records) == 1 and "more than 192 open connections" in caplog.records[0].getMessage()
+    loop.advance(60)
+    assert len(caplog.records) == 2 and "closed 999 more" in caplog.records[1].getMessage()
+    loop.advance(600)  # quiet: no line, no timer
+    assert len(caplog.records) == 2 and not loop.timers
+    shed.closed(loop, 192)  # a new flood after a quiet spell is said at once
+    assert len(caplog.records) == 3

@@ -4,12 +4,19 @@ One paho client per directory process, started in the app's lifespan: ``connect_
 network thread (``loop_start``), so a broker that is down never delays start-up. paho reconnects by
 itself, after the delay this module chooses before each attempt: the room agent's policy
 (:class:`~roomagent.control.policy.Backoff`, 1 s doubling to a 60 s cap, each delay drawn from its upper
-half), not paho's own jitter-free doubling, so a flapping broker sees the relay back as soon as a room. Each process has a random *instance id* and subscribes to its own reply topic
-``<topic_root>/_relay/<instance-id>/reply`` (``_relay`` can never be a room id), so when several
-directory instances share a broker each reply reaches the instance that asked.
+half), not paho's own jitter-free doubling, so a flapping broker sees the relay back as soon as a room.
+
+Replies are bound to their room. Each process has a random *instance id*; a command for room R asks for
+its reply on ``<topic_root>/_relay/R/<instance-id>/reply`` (``_relay`` can never be a room id), and the
+process subscribes to ``<topic_root>/_relay/+/<instance-id>/reply``. The shipped broker ACL lets only the
+user R write under ``_relay/R/`` (``pattern write roomagent/_relay/%u/+/reply``), and this module accepts
+a reply only on the topic of the room the command went to, carrying the correlation data generated for
+that command (16 random bytes per command, never reused): another room that learnt the correlation data
+can neither write R's reply topic nor have a reply on its own topic taken for R's. When several directory
+instances share a broker, each reply reaches the instance that asked.
 
 A request is an MQTT 5 PUBLISH (QoS 1, not retained) to ``<topic_root>/<room-id>/command`` carrying
-ResponseTopic, a random CorrelationData and a MessageExpiryInterval of the relay timeout (a room that
+ResponseTopic, the CorrelationData and a MessageExpiryInterval of the relay timeout (a room that
 is offline must not execute, hours later, a command whose caller was told 504). The room answers to
 the response topic with the same correlation data (DESIGN.md §3.2). Futures waiting for replies live in
 the asyncio loop; paho's thread resolves them with ``loop.call_soon_threadsafe``.
@@ -57,10 +64,14 @@ class MqttRelay:
             raise ValueError("MqttRelay needs [mqtt] url")
         self.settings = settings
         self.instance_id = instance_id or secrets.token_hex(6)
-        self.reply_topic = f"{settings.topic_root}/_relay/{self.instance_id}/reply"
+        #: What this process subscribes to: the reply topics of every room, for this instance only.
+        self.reply_filter = f"{settings.topic_root}/_relay/+/{self.instance_id}/reply"
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
-        self._pending: dict[bytes, asyncio.Future[bytes]] = {}
+        #: correlation data -> (the reply topic of the command's room, the future waiting for the reply)
+        self._pending: dict[bytes, tuple[str, asyncio.Future[bytes]]] = {}
+        #: Replies refused because they came on another room's topic (tests and logs read it).
+        self.forged_replies = 0
         self._subscribe_mid: int | None = None
         #: Set while connected and subscribed to the reply topic (tests wait on it).
         self.ready_event = threading.Event()
@@ -76,6 +87,10 @@ class MqttRelay:
     def command_topic(self, room_id: str) -> str:
         """Where a room listens for commands."""
         return f"{self.settings.topic_root}/{room_id}/command"
+
+    def reply_topic(self, room_id: str) -> str:
+        """Where ``room_id`` answers this process's commands; only that room's MQTT user may write it."""
+        return f"{self.settings.topic_root}/_relay/{room_id}/{self.instance_id}/reply"
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Configure the client and start paho's thread; returns at once (the connection follows)."""
@@ -119,13 +134,15 @@ class MqttRelay:
         client = self._client
         if client is None or self._loop is None or not self.ready:
             raise RelayUnavailable("not connected to the MQTT broker")
+        # Unguessable and used once; it is bound to the room by the reply topic it is stored with.
         correlation = secrets.token_bytes(16)
+        reply_topic = self.reply_topic(room_id)
         future: asyncio.Future[bytes] = self._loop.create_future()
         with self._lock:
-            self._pending[correlation] = future
+            self._pending[correlation] = (reply_topic, future)
         try:
             properties = Properties(PacketTypes.PUBLISH)
-            properties.ResponseTopic = self.reply_topic
+            properties.ResponseTopic = reply_topic
             properties.CorrelationData = correlation
             properties.MessageExpiryInterval = max(1, math.ceil(timeout_s))
             info = client.publish(self.command_topic(room_id), payload, qos=1, retain=False, properties=properties)
@@ -150,7 +167,7 @@ class MqttRelay:
             log.error("relay: broker refused the connection: %s", reason_code)
             return
         self.backoff.reset()
-        result, mid = client.subscribe(self.reply_topic, qos=1)
+        result, mid = client.subscribe(self.reply_filter, qos=1)
         if result == MQTTErrorCode.MQTT_ERR_SUCCESS:
             self._subscribe_mid = mid
 
@@ -163,9 +180,9 @@ class MqttRelay:
             return
         if reason_codes and not reason_codes[0].is_failure:
             self.ready_event.set()
-            log.info("relay connected; replies on %s", self.reply_topic)
+            log.info("relay connected; replies on %s", self.reply_filter)
         else:
-            log.error("relay: broker refused the subscription to %s: %s", self.reply_topic, reason_codes)
+            log.error("relay: broker refused the subscription to %s: %s", self.reply_filter, reason_codes)
 
     def _on_disconnect(self, client: mqtt.Client, _userdata, _flags, reason_code, _properties) -> None:
         self._next_delay(client)
@@ -182,15 +199,26 @@ class MqttRelay:
             log.debug("relay: reply without correlation data ignored")
             return
         with self._lock:
-            future = self._pending.pop(correlation, None)
-        if future is None:
+            expected = self._pending.get(bytes(correlation))
+            if expected is not None and expected[0] == message.topic:
+                del self._pending[bytes(correlation)]
+            elif expected is not None:
+                self.forged_replies += 1
+        if expected is None:
             log.debug("relay: late or unknown reply ignored")
+            return
+        topic, future = expected
+        if topic != message.topic:
+            # The correlation data of a command for one room, on another room's reply topic: whoever sent it
+            # is not the room the command went to. Dropped; the real room's reply is still awaited.
+            log.warning("relay: dropped a reply on %s carrying the correlation data of a command sent to %s",
+                        message.topic[:200], topic)
             return
         self._call_in_loop(_resolve, future, bytes(message.payload))
 
     def _fail_pending(self, error: Exception) -> None:
         with self._lock:
-            futures = list(self._pending.values())
+            futures = [future for _topic, future in self._pending.values()]
             self._pending.clear()
         for future in futures:
             self._call_in_loop(_reject, future, error)
