@@ -75,18 +75,21 @@ def snapshot(lifecycle: str = "idle") -> dict:
 
 
 # ----- the room workers (child processes) ------------------------------------------------------------------
-def run_worker(port: int, names: list[str], keepalive: int) -> int:
-    """Connect every room in ``names`` and serve them on one selector loop until killed."""
+def run_worker(port: int, names: list[str], keepalive: int, ca: str, password_file: str) -> int:
+    """Connect every room in ``names`` (over TLS, each logged in as its own user, as the shipped ACL
+    wants) and serve them on one selector loop until killed. A line ``<room> <lifecycle>`` on stdin makes
+    that room publish its retained state in that lifecycle: only a room may write its own topics."""
     sel = selectors.DefaultSelector()
-    clients: list[mqtt.Client] = []
+    clients: dict[str, mqtt.Client] = {}
     ready = {"n": 0}
-    state = json.dumps(snapshot()).encode()
+    password = Path(password_file).read_text().strip()
+    states = {name: json.dumps(snapshot(name)).encode() for name in ("idle", "in_meeting")}
 
     def on_connect(client, room, _flags, reason, _props):
         if reason.is_failure:
             print(f"refused {room}: {reason}", flush=True)
             return
-        client.publish(f"roomagent/{room}/state", state, qos=1, retain=True)
+        client.publish(f"roomagent/{room}/state", states["idle"], qos=1, retain=True)
         client.publish(f"roomagent/{room}/availability", b"online", qos=1, retain=True)
         client.subscribe(f"roomagent/{room}/command", qos=1)
 
@@ -108,24 +111,40 @@ def run_worker(port: int, names: list[str], keepalive: int) -> int:
         client.publish(topic, json.dumps(reply).encode(), qos=1, properties=out)
 
     for room in names:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"roomagent-{room}", userdata=room,
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=room, userdata=room,
                              protocol=MQTTProtocolVersion.MQTTv5)
+        client.username_pw_set(room, password)
+        client.tls_set(ca_certs=ca)
         client.will_set(f"roomagent/{room}/availability", b"offline", qos=1, retain=True)
         client.on_connect, client.on_subscribe, client.on_message = on_connect, on_subscribe, on_message
         client.connect("127.0.0.1", port, keepalive)
         sel.register(client.socket(), selectors.EVENT_READ, client)
-        clients.append(client)
+        clients[room] = client
+    sel.register(sys.stdin.fileno(), selectors.EVENT_READ, None)
+    pending = b""
     announced = False
     last_misc = time.monotonic()
     while True:
-        for client in clients:
+        for client in clients.values():
             if client.want_write():
                 client.loop_write()
         for key, _ in sel.select(timeout=0.1):
+            if key.data is None:  # orders from the bench: "<room> <lifecycle>" lines
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    return 0
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    room, lifecycle = line.decode().split()
+                    clients[room].publish(f"roomagent/{room}/state", states[lifecycle], qos=1, retain=True)
+                continue
             key.data.loop_read()
+            # TLS: a record may hold more than one packet; what OpenSSL buffered never wakes select().
+            while (sock := key.data.socket()) is not None and sock.pending():
+                key.data.loop_read()
         if time.monotonic() - last_misc > 0.5:
             last_misc = time.monotonic()
-            for client in clients:
+            for client in clients.values():
                 client.loop_misc()
         if not announced and ready["n"] == len(clients):
             announced = True
@@ -193,70 +212,129 @@ class SseReader:
                 return
 
 
+class SimFleet:
+    """Simulated rooms on a :class:`~tests.security.shipped.ShippedBroker`: worker processes of
+    :func:`run_worker`, each room logged in as its own user (one bench password for all of them)."""
+
+    PASSWORD = "bench-room-password"
+
+    def __init__(self, broker) -> None:
+        self.broker = broker
+        self.procs: list[subprocess.Popen] = []
+        self.owner: dict[str, subprocess.Popen] = {}
+        self.secret = broker.workdir / "bench-room.password"
+        self.secret.write_text(self.PASSWORD + "\n")
+
+    @staticmethod
+    def users(names: list[str]) -> dict[str, str]:
+        """The broker accounts these rooms need (``ShippedBroker(users=...)``)."""
+        return dict.fromkeys(names, SimFleet.PASSWORD)
+
+    def spawn(self, names: list[str], keepalive: int = 30) -> subprocess.Popen:
+        """One worker process serving ``names``; wait for it with :meth:`wait_ready`."""
+        proc = subprocess.Popen([sys.executable, "-m", "tests.bench.bench_fleet", "--worker", str(self.broker.port),
+                                 ",".join(names), str(keepalive), str(self.broker.certs.ca), str(self.secret)],
+                                cwd=REPO, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
+        self.procs.append(proc)
+        self.owner.update(dict.fromkeys(names, proc))
+        return proc
+
+    def wait_ready(self) -> None:
+        """Block until every worker has connected, published and subscribed all its rooms."""
+        for proc in self.procs:
+            line = proc.stdout.readline().strip()
+            if line != "ready":
+                raise RuntimeError(f"room worker failed: {line!r}")
+
+    def set_state(self, room: str, lifecycle: str, *, flush: bool = True) -> None:
+        """Make ``room`` publish its retained state (``idle`` or ``in_meeting``), from its own connection."""
+        stdin = self.owner[room].stdin
+        stdin.write(f"{room} {lifecycle}\n")
+        if flush:
+            stdin.flush()
+
+    def flush(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.stdin.flush()
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGCONT)
+                proc.kill()
+            proc.wait()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rooms", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--samples", type=int, default=300)
-    parser.add_argument("--worker", nargs=3, metavar=("PORT", "NAMES", "KEEPALIVE"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=5, metavar=("PORT", "NAMES", "KEEPALIVE", "CA", "PASSWORD_FILE"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return run_worker(int(args.worker[0]), args.worker[1].split(","), int(args.worker[2]))
+        port, names, keepalive, ca, password_file = args.worker
+        return run_worker(int(port), names.split(","), int(keepalive), ca, password_file)
 
     from roomagent.fleet.access import hash_password
-    from tests.control.broker import Mosquitto
+    from tests.security.shipped import ShippedBroker
 
     # 1,000 rooms are 1,000 sockets on the broker: raise the open-files limit mosquitto inherits.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
-    procs: list[subprocess.Popen] = []
+    names = Names(args.rooms)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        broker = Mosquitto(folder, extra="max_connections -1\nmax_queued_messages 10000").start()
+        began = time.monotonic()
+        broker = ShippedBroker(folder, users={**SimFleet.users(names.all), DASHBOARD_USER: "bench-dashboard"})
+        broker.start()
+        print(f"broker: the shipped kiosk/mosquitto/mosquitto.conf and roomagent.acl (TLS, {args.rooms} room "
+              f"accounts), ready in {time.monotonic() - began:.1f} s")
+        fleet = SimFleet(broker)
+        procs: list[subprocess.Popen] = []
         try:
-            return _bench(args, folder, broker, procs, hash_password)
+            return _bench(args, folder, broker, fleet, names, procs, hash_password)
         finally:
+            fleet.stop()
             for proc in procs:
                 if proc.poll() is None:
-                    os.kill(proc.pid, signal.SIGCONT)
                     proc.kill()
                 proc.wait()
+            dropped = [line for line in broker.log if "dropped" in line]
+            print(f"broker log: {len(dropped)} 'messages are being dropped' lines" +
+                  (f" (first: {dropped[0]})" if dropped else ""))
             broker.stop()
 
 
-def _spawn_rooms(port: int, names: list[str], keepalive: int, procs: list) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.bench.bench_fleet", "--worker", str(port), ",".join(names),
-                             str(keepalive)], cwd=REPO, stdout=subprocess.PIPE, text=True)
-    procs.append(proc)
-    return proc
+#: The dashboard's broker account: a controller (``ctl_*``) of the shipped ACL.
+DASHBOARD_USER = "ctl_fleet"
 
 
-def _bench(args, folder: Path, broker, procs: list, hash_password) -> int:
-    total = args.rooms
-    main_names = [f"b{i:04d}" for i in range(total - 20)]
-    killed_names = [f"k{i:04d}" for i in range(10)]
-    stopped_names = [f"s{i:04d}" for i in range(10)]
-    began = time.monotonic()
-    workers = []
-    share = -(-len(main_names) // args.workers)
-    for i in range(args.workers):
-        workers.append(_spawn_rooms(broker.port, main_names[i * share:(i + 1) * share], 30, procs))
-    killed = _spawn_rooms(broker.port, killed_names, 30, procs)
-    stopped = _spawn_rooms(broker.port, stopped_names, 2, procs)
-    for proc in [*workers, killed, stopped]:
-        line = proc.stdout.readline().strip()
-        if line != "ready":
-            raise RuntimeError(f"room worker failed: {line!r}")
-    print(f"rooms: {total} connected in {time.monotonic() - began:.1f} s "
-          f"({args.workers} workers of ~{share} paho clients on one selector loop each, + 2 x 10)")
+class Names:
+    """The rooms of a run: most in the main workers, 10 to be SIGKILLed, 10 (keepalive 2 s) to be SIGSTOPped."""
 
-    password = secrets.token_urlsafe(12)
+    def __init__(self, total: int) -> None:
+        self.main = [f"b{i:04d}" for i in range(total - 20)]
+        self.killed = [f"k{i:04d}" for i in range(10)]
+        self.stopped = [f"s{i:04d}" for i in range(10)]
+        self.all = [*self.main, *self.killed, *self.stopped]
+
+
+def fleet_toml(folder: Path, broker, password_hash: str) -> Path:
+    """A dashboard config for the shipped broker: TLS with the test CA, the ``ctl_fleet`` account."""
     secret = folder / "secret"
     secret.write_text(secrets.token_hex(32))
+    mqtt_password = folder / "ctl_fleet.password"
+    mqtt_password.write_text("bench-dashboard\n")
     config = folder / "fleet.toml"
     config.write_text(f"""
 [mqtt]
 url = "{broker.url}"
+username = "{DASHBOARD_USER}"
+password_file = "{mqtt_password}"
+ca_file = "{broker.certs.ca}"
 [web]
 session_secret_file = "{secret}"
 secure_cookies = false
@@ -265,26 +343,61 @@ audit_log = "{folder / 'audit.jsonl'}"
 mode = "password"
 [[auth.users]]
 name = "bench"
-password_hash = "{hash_password(password)}"
+password_hash = "{password_hash}"
 """)
+    return config
+
+
+TILE = '<article id="tile-'
+
+
+def known_with_state(html: str) -> int:
+    """Tiles on an overview page whose room is known with availability and state."""
+    return html.count('<p class="activity">')
+
+
+def _bench(args, folder: Path, broker, fleet: SimFleet, names: Names, procs: list, hash_password) -> int:
+    total = args.rooms
+    main_names, killed_names, stopped_names = names.main, names.killed, names.stopped
+    began = time.monotonic()
+    share = -(-len(main_names) // args.workers)
+    workers = [fleet.spawn(main_names[i * share:(i + 1) * share]) for i in range(args.workers)]
+    killed = fleet.spawn(killed_names)
+    stopped = fleet.spawn(stopped_names, keepalive=2)
+    fleet.wait_ready()
+    print(f"rooms: {total} connected over TLS in {time.monotonic() - began:.1f} s "
+          f"({args.workers} workers of ~{share} paho clients on one selector loop each, + 2 x 10)")
+
+    password = secrets.token_urlsafe(12)
+    config = fleet_toml(folder, broker, hash_password(password))
     port = free_port()
+    started = time.monotonic()
     dash = subprocess.Popen([sys.executable, "-m", "roomagent", "fleet", "--config", str(config), "--port", str(port)],
                             cwd=REPO, stderr=subprocess.DEVNULL)
     procs.append(dash)
     http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=GUARD_S)
-    deadline = time.monotonic() + GUARD_S
-    while True:
+    deadline = started + GUARD_S
+    while True:  # signed in as soon as the dashboard answers
         try:
-            if http.get("/healthz").json()["rooms"] >= total:
-                break
+            token = _csrf(http.get("/login").text)
+            break
         except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("the dashboard did not learn every room")
-        time.sleep(0.05)
-    print(f"dashboard: every room known {time.monotonic() - began:.1f} s after the start")
-    token = _csrf(http.get("/login").text)
+            if time.monotonic() > deadline:
+                raise RuntimeError("the dashboard did not start") from None
+            time.sleep(0.05)
     assert http.post("/login", data={"csrf": token, "name": "bench", "password": password}).status_code == 303
+    answering = time.monotonic() - started
+    known = 0
+    while known < total:
+        known = known_with_state(http.get("/").text)
+        if time.monotonic() > deadline:
+            print(f"dashboard: only {known} of {total} rooms known with state {GUARD_S:.0f} s after its start "
+                  f"({http.get('/').text.count(TILE)} tiles)")
+            return 1
+        if known < total:
+            time.sleep(0.1)
+    print(f"dashboard: all {total} rooms known with availability and state {time.monotonic() - started:.2f} s "
+          f"after its process started (answering HTTP after {answering:.2f} s; polled every 0.1 s)")
 
     pages = []
     for _ in range(5):
@@ -299,10 +412,6 @@ password_hash = "{hash_password(password)}"
     sse.start()
     time.sleep(0.5)
     sse.drain()
-    pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
-    pub.on_socket_open = __import__("roomagent.control.paho_client", fromlist=["no_delay"]).no_delay
-    pub.connect("127.0.0.1", broker.port)
-    pub.loop_start()
     rng = random.Random(16)
     meeting = {name: False for name in main_names}
     latencies = []
@@ -310,23 +419,22 @@ password_hash = "{hash_password(password)}"
         name = rng.choice(main_names)
         meeting[name] = not meeting[name]
         wanted = "in a meeting" if meeting[name] else "idle"
-        payload = json.dumps(snapshot("in_meeting" if meeting[name] else "idle")).encode()
         t0 = time.monotonic()
-        pub.publish(f"roomagent/{name}/state", payload, qos=1, retain=True)
+        fleet.set_state(name, "in_meeting" if meeting[name] else "idle")
         [t1] = sse.wait(lambda ev, data, n=name, w=wanted: ev == f"tile-{n}" and w in data)
         latencies.append(1000 * (t1 - t0))
         time.sleep(rng.uniform(0.005, 0.02))
     print(f"state change -> tile event at the SSE stream, {len(latencies)} changes one at a time: "
           f"p50 {pct(latencies, 50):.1f} ms, p99 {pct(latencies, 99):.1f} ms, max {max(latencies):.1f} ms")
 
-    _browser_figures(http, pub, main_names, meeting, rng, min(100, args.samples))
+    _browser_figures(http, fleet, main_names, meeting, rng, min(100, args.samples))
 
     sse.drain()
     t0 = time.monotonic()
     for name in main_names:
         meeting[name] = not meeting[name]
-        pub.publish(f"roomagent/{name}/state", json.dumps(snapshot("in_meeting" if meeting[name] else "idle")).encode(),
-                    qos=1, retain=True)
+        fleet.set_state(name, "in_meeting" if meeting[name] else "idle", flush=False)
+    fleet.flush()
     seen: set[str] = set()
 
     def burst(ev: str, data: str) -> bool:
@@ -361,21 +469,24 @@ password_hash = "{hash_password(password)}"
               f"all {len(names)} {1000 * (max(times) - t0):.0f} ms")
 
     t0 = time.monotonic()
-    ctl = subprocess.run([sys.executable, "-m", "roomagent", "ctl", "--broker", broker.url, "status", "--all"],
+    from tests.security.shipped import CONTROLLER, secret_file
+
+    login = ["--broker", broker.url, "--username", CONTROLLER, "--password-file",
+             str(secret_file(broker.workdir, CONTROLLER)), "--ca-file", str(broker.certs.ca)]
+    ctl = subprocess.run([sys.executable, "-m", "roomagent", "ctl", *login, "status", "--all"],
                          cwd=REPO, capture_output=True, text=True, timeout=GUARD_S)
     rows = len(ctl.stdout.splitlines()) - 1
     print(f"roomagent ctl status --all: {rows} rooms in {time.monotonic() - t0:.2f} s "
           f"(process start and the 0.5 s quiet time included)")
     t0 = time.monotonic()
-    reply = subprocess.run([sys.executable, "-m", "roomagent", "ctl", "--broker", broker.url, "--room", main_names[7],
+    reply = subprocess.run([sys.executable, "-m", "roomagent", "ctl", *login, "--room", main_names[7],
                             "identify_screens"], cwd=REPO, capture_output=True, text=True, timeout=GUARD_S)
     print(f"roomagent ctl identify_screens to a simulated room: exit {reply.returncode} in "
           f"{time.monotonic() - t0:.2f} s (process start included)")
 
     room_rss = sum(rss_mib(p.pid) for p in [*workers, stopped])
-    print(f"memory (RSS): mosquitto {rss_mib(broker.proc.pid):.0f} MiB, dashboard {rss_mib(dash.pid):.0f} MiB "
+    print(f"memory (RSS): mosquitto {rss_mib(broker.server.proc.pid):.0f} MiB, dashboard {rss_mib(dash.pid):.0f} MiB "
           f"(with {len(main_names) + 20} rooms and their history), room workers together {room_rss:.0f} MiB")
-    pub.loop_stop()
     print(f"total run time {time.monotonic() - began:.0f} s")
     return 0
 
@@ -391,7 +502,7 @@ _TILE_CHANGED_JS = """([id, want]) => { window.__changed = new Promise(resolve =
 }); }"""
 
 
-def _browser_figures(http: httpx.Client, pub: mqtt.Client, names: list[str], meeting: dict, rng: random.Random,
+def _browser_figures(http: httpx.Client, fleet: SimFleet, names: list[str], meeting: dict, rng: random.Random,
                      samples: int) -> None:
     """The same figures in Debian's Chromium (headless, Playwright): the overview's load, and a state
     change until the tile in the page shows it (wall clock on both sides: one machine)."""
@@ -422,9 +533,8 @@ def _browser_figures(http: httpx.Client, pub: mqtt.Client, names: list[str], mee
             meeting[name] = not meeting[name]
             wanted = "in a meeting" if meeting[name] else "idle"
             page.evaluate(_TILE_CHANGED_JS, [name, wanted])
-            payload = json.dumps(snapshot("in_meeting" if meeting[name] else "idle")).encode()
             t_pub = time.time()
-            pub.publish(f"roomagent/{name}/state", payload, qos=1, retain=True)
+            fleet.set_state(name, "in_meeting" if meeting[name] else "idle")
             shown_ms = page.evaluate("window.__changed")
             latencies.append(shown_ms - 1000 * t_pub)
             time.sleep(rng.uniform(0.005, 0.02))
