@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -34,6 +34,7 @@ from roomagent.fleet.config import FleetSettings
 from roomagent.fleet.hub import BROKER, COUNTS, Hub, Subscriber
 from roomagent.fleet.link import FleetLink
 from roomagent.fleet.model import Fleet, Room
+from roomagent.fleet.render import install as install_filters
 
 log = logging.getLogger("roomagent.fleet")
 HERE = Path(__file__).parent
@@ -147,6 +148,7 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
     # Compact output: 1,000 tiles are one page and every update goes to every open page.
     templates.env.trim_blocks = templates.env.lstrip_blocks = True
     templates.env.filters["clock"] = lambda ts: clock(ts, board.now())
+    install_filters(templates.env)
     app.add_middleware(SessionMiddleware, secret_key=settings.web.session_secret(), session_cookie="fleet_session",
                        max_age=int(settings.web.session_hours * 3600), same_site="strict",
                        https_only=settings.web.secure_cookies)
@@ -261,19 +263,21 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
         return {"mqtt": board.connected, "rooms": len(board.fleet.rooms)}
 
     # ----- live updates -------------------------------------------------------------------------------------
+    # ``v`` and ``run``: the version of the fleet the page showed (hub.py replays what changed after it).
     @app.get("/events")
-    async def overview_events(request: Request) -> Response:
+    async def overview_events(request: Request, v: int | None = Query(None, ge=0), run: str = "") -> Response:
         operator(request)
-        return EventSourceResponse(_stream(Subscriber(), known=set(board.fleet.rooms)), ping=SSE_PING_S)
+        return EventSourceResponse(_stream(None, v, run), ping=SSE_PING_S)
 
     @app.get("/rooms/{room_id}/events")
-    async def room_events(request: Request, room_id: str) -> Response:
+    async def room_events(request: Request, room_id: str, v: int | None = Query(None, ge=0),
+                          run: str = "") -> Response:
         operator(request)
         room_or_404(room_id)
-        return EventSourceResponse(_stream(Subscriber(room_id), known={room_id}), ping=SSE_PING_S)
+        return EventSourceResponse(_stream(room_id, v, run), ping=SSE_PING_S)
 
-    async def _stream(subscriber: Subscriber, known: set[str]) -> AsyncIterator[dict]:
-        board.hub.add(subscriber)
+    async def _stream(room: str | None, since: int | None, run: str) -> AsyncIterator[dict]:
+        subscriber, known = board.hub.open(board.fleet, room, since, run)
         try:
             while True:
                 for key in await subscriber.next_keys():
@@ -304,13 +308,22 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
         who = operator(request)
         room = room_or_404(room_id)
         form = await request.form()
+        peer = request.client.host if request.client else None
         if not csrf_ok(request.session.get("csrf"), str(form.get("csrf", ""))):
+            _audit_refused(who, action, room, "missing or wrong CSRF token", peer)
             return JSONResponse({"detail": "missing or wrong CSRF token"}, status_code=403)
-        reply = await _act(who, room, action, {k: str(v) for k, v in form.items()},
-                           request.client.host if request.client else None)
+        reply = await _act(who, room, action, {k: str(v) for k, v in form.items()}, peer)
+        if reply["outcome"] == "refused":  # nothing was sent, and still one audit line says who tried what
+            _audit_refused(who, action, room, reply["message"], peer)
         if "hx-request" in request.headers:
             return HTMLResponse(fragment("_reply.html", reply=reply, room=room))
         return page(request, "room.html", user=who, room=room, reply=reply)
+
+    def _audit_refused(who: str, action: str, room: Room, why: str, peer: str | None) -> None:
+        """A refused action's audit line: ``reply`` is the dashboard's own refusal (no room was asked)."""
+        board.audit.write(who=who, what=action[:64], room=room.id, reply={"status": "refused", "message": why},
+                          outcome="refused", peer=peer)
+        log.info("%s: %s on %s refused: %s", who, action[:64], room.id, why)
 
     async def _act(who: str, room: Room, action: str, form: dict[str, str], peer: str | None) -> dict:
         request = {"id": f"fleet-{secrets.token_hex(6)}", "action": action}
@@ -341,7 +354,7 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
             message = f"{error.get('code', 'error')}: {error.get('message', '')}".strip(": ")
         board.audit.write(who=who, what=action, room=room.id, request=payload, reply=body, outcome=outcome, peer=peer)
         log.info("%s: %s on %s -> %s", who, action, room.id, outcome)
-        if board.fleet.note(room.id, f"{who}: {ACTIONS[action]} → {outcome} ({message})"[:300], board.now()):
+        if board.fleet.note(room.id, f"{who}: {ACTIONS[action]} → {outcome} ({message})", board.now()):
             board.hub.changed(room.id)
         return {"label": ACTIONS[action], "outcome": outcome, "message": message}
 
