@@ -4,10 +4,8 @@ nobody answers ends in "no reply", written to the audit log."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,6 +14,8 @@ from roomagent.fleet.web import create_app
 from roomagent.serving import run_in_thread
 from tests.control.broker import GUARD_S, Mosquitto
 from tests.fleet.conftest import PASSWORD, SimRoom, audit_lines, make_settings, state
+from tests.fleet.conftest import csrf_of as _csrf
+from tests.fleet.conftest import signed_in as _signed_in
 
 
 @pytest.fixture(scope="module")
@@ -36,19 +36,6 @@ def settings(tmp_path_factory, broker):
 def server(settings, room):
     with run_in_thread(create_app(settings)) as running:
         yield running
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-
-
-@contextlib.contextmanager
-def _signed_in(server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=GUARD_S) as client:
-        token = _csrf(client.get("/login").text)
-        response = client.post("/login", data={"csrf": token, "name": "alice", "password": PASSWORD, "next": "/"})
-        assert response.status_code == 303 and response.headers["location"] == "/"
-        yield client
 
 
 def test_nothing_without_signing_in(server):
