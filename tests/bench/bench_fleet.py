@@ -165,10 +165,13 @@ def pct(values: list[float], q: float) -> float:
 
 
 class SseReader:
-    """Reads the dashboard's ``/events`` in a thread; (arrival time, event, data) land in a queue."""
+    """Reads a dashboard stream (``/events`` unless ``path``) in a thread; (arrival time, event, data) land
+    in a queue."""
 
-    def __init__(self, client: httpx.Client) -> None:
+    def __init__(self, client: httpx.Client, path: str = "/events", guard_s: float = GUARD_S) -> None:
         self.client = client
+        self.path = path
+        self.guard_s = guard_s
         self.events: queue.Queue[tuple[float, str, str]] = queue.Queue()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -182,7 +185,8 @@ class SseReader:
             pass
 
     def _read(self) -> None:
-        with self.client.stream("GET", "/events", timeout=None) as response:
+        with self.client.stream("GET", self.path, timeout=None) as response:
+            self.status = response.status_code
             name, data = "message", []
             for line in response.iter_lines():
                 if line == "":
@@ -197,7 +201,7 @@ class SseReader:
     def wait(self, predicate, count: int = 1) -> list[float]:
         """Arrival times of the first ``count`` events matching ``predicate(name, data)``."""
         times: list[float] = []
-        deadline = time.monotonic() + GUARD_S
+        deadline = time.monotonic() + self.guard_s
         while len(times) < count:
             at, name, data = self.events.get(timeout=max(0.01, deadline - time.monotonic()))
             if predicate(name, data):
