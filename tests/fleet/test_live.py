@@ -95,3 +95,24 @@ def test_a_malformed_version_is_refused(server):
         for bad in ("abc", "-1"):
             response = client.get(f"/events?v={bad}")
             assert response.status_code == 422 and "v" in response.text
+
+
+def test_long_room_text_is_cut_with_a_mark_and_kept_whole_in_the_title(server, hall):
+    long = "the page <b>failed</b> " + "x" * 400 + " END"
+    hall.publish_state(state("idle", error={"code": "screen_failed", "message": long, "at": 1.0},
+                             warnings=["w" * 150]))
+    with signed_in(server) as client:
+        wait_for(client, "/", "screen_failed")
+        tile = re.search(r'<article id="tile-h0104".*?</article>', client.get("/").text, re.S).group(0)
+        escaped = long.replace("<", "&lt;").replace(">", "&gt;")
+        # The tile shows the start of the message, an ellipsis, and the whole message in the title.
+        shown = re.search(r'<p class="error">screen_failed: <span class="clipped" title="([^"]*)">([^<]*)</span>',
+                          tile)
+        assert shown is not None, tile
+        assert shown.group(1) == escaped and shown.group(2).endswith("…") and "END" not in shown.group(2)
+        assert f'<span class="clipped" title="{"w" * 150}">{"w" * 99}…</span>' in tile
+        assert "<b>" not in tile  # room text stays text, in the title too
+        # The room's page has more room, and marks its cut the same way.
+        detail = client.get("/rooms/h0104").text
+        assert f'title="{escaped}"' in detail and "END" not in re.sub(r'title="[^"]*"', "", detail)
+    hall.publish_state(state("idle"))
