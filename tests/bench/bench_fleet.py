@@ -1,13 +1,22 @@
-"""The fleet dashboard with 1,000 simulated rooms on one mosquitto. Prints figures, asserts nothing about time.
+"""The fleet dashboard with 1,000 simulated rooms on the broker config we ship. Prints figures, asserts
+nothing about time.
 
 Run: ``.venv/bin/python tests/bench/bench_fleet.py [--rooms 1000] [--workers 4] [--samples 300]``.
 
+* **Broker**: kiosk/mosquitto/mosquitto.conf and roomagent.acl as shipped (tests/security/shipped.py:
+  only the port, paths, password file and log destination are swapped): TLS, no anonymous access,
+  ``max_inflight_messages 20``, ``max_queued_messages 100``. Every room has an account of its own (its
+  id), the dashboard logs in as ``ctl_fleet``. The broker's "messages are being dropped" lines are
+  counted at the end.
 * **Rooms.** 1,000 paho threads (or 1,000 agents) do not fit two cores, so the rooms are a lighter
-  client: ``--workers`` processes, each multiplexing its share of paho clients (MQTT 5, one socket
-  each) on one ``selectors`` loop with paho's ``loop_read``/``loop_write``/``loop_misc``. Each room
+  client: ``--workers`` processes, each multiplexing its share of paho clients (MQTT 5 over TLS, one
+  socket each) on one ``selectors`` loop with paho's ``loop_read``/``loop_write``/``loop_misc``. Each room
   speaks the real contract: the ``offline`` will (retained, QoS 1), retained ``online`` and ``state``
   (the agent's snapshot shape), a subscription to its ``command`` topic, and a reply to every command
-  (MQTT 5 ResponseTopic + CorrelationData, else ``response``).
+  (MQTT 5 ResponseTopic + CorrelationData, else ``response``). The ACL lets only a room write its own
+  topics, so a state change is ordered through the worker's stdin and published by the room itself.
+* **Start**: from starting the dashboard's process until its overview shows every room with
+  availability and state (polled every 0.1 s).
 * **Dashboard.** The real ``roomagent fleet`` in its own process, signed in over HTTP; its live updates
   are read **at the SSE stream** (``/events``, parsed by this script), not in a browser.
 * **First page**: ``GET /`` with every room on it, after the retained burst has arrived.
@@ -15,7 +24,7 @@ Run: ``.venv/bin/python tests/bench/bench_fleet.py [--rooms 1000] [--workers 4] 
   room in a meeting or idle again; timed from just before the publish to the arrival of that room's
   ``tile-<id>`` event showing the change. One change at a time; then a burst of every room at once.
 * **Offline visible**: (a) a worker process with 10 rooms is SIGKILLed: the kernel closes its sockets and
-  mosquitto publishes the wills at once; (b) a worker with 10 rooms whose keepalive is 2 s is SIGSTOPped
+  mosquitto publishes the wills at once; (b) a worker with 10 rooms whose keepalive is 5 s (room.toml's smallest) is SIGSTOPped
   (a hung or powered-off room: the TCP connection stays open, nothing more arrives): mosquitto gives up
   after its keepalive timeout (MQTT: 1.5 x keepalive; mosquitto 2.0 checks it on its own schedule, so
   the measured time is longer) and publishes the wills. Timed from the signal to each tile showing
@@ -312,12 +321,15 @@ def main() -> int:
             broker.stop()
 
 
+#: Keepalive of the rooms that are SIGSTOPped: room.toml's smallest ``mqtt.keepalive_s``.
+STOPPED_KEEPALIVE_S = 5
+
 #: The dashboard's broker account: a controller (``ctl_*``) of the shipped ACL.
 DASHBOARD_USER = "ctl_fleet"
 
 
 class Names:
-    """The rooms of a run: most in the main workers, 10 to be SIGKILLed, 10 (keepalive 2 s) to be SIGSTOPped."""
+    """The rooms of a run: most in the main workers, 10 to be SIGKILLed, 10 to be SIGSTOPped."""
 
     def __init__(self, total: int) -> None:
         self.main = [f"b{i:04d}" for i in range(total - 20)]
@@ -367,7 +379,7 @@ def _bench(args, folder: Path, broker, fleet: SimFleet, names: Names, procs: lis
     share = -(-len(main_names) // args.workers)
     workers = [fleet.spawn(main_names[i * share:(i + 1) * share]) for i in range(args.workers)]
     killed = fleet.spawn(killed_names)
-    stopped = fleet.spawn(stopped_names, keepalive=2)
+    stopped = fleet.spawn(stopped_names, keepalive=STOPPED_KEEPALIVE_S)
     fleet.wait_ready()
     print(f"rooms: {total} connected over TLS in {time.monotonic() - began:.1f} s "
           f"({args.workers} workers of ~{share} paho clients on one selector loop each, + 2 x 10)")
@@ -454,7 +466,7 @@ def _bench(args, folder: Path, broker, fleet: SimFleet, names: Names, procs: lis
           f"{1000 * (max(done) - t0):.0f} ms (median {1000 * (statistics.median(done) - t0):.0f} ms)")
 
     for label, proc, names, sig in (("SIGKILL of a room process (socket closed)", killed, killed_names, signal.SIGKILL),
-                                    ("SIGSTOP of a room process, keepalive 2 s (connection silent)", stopped,
+                                    (f"SIGSTOP of a room process, keepalive {STOPPED_KEEPALIVE_S} s (connection silent)", stopped,
                                      stopped_names, signal.SIGSTOP)):
         sse.drain()
         t0 = time.monotonic()
