@@ -104,3 +104,21 @@ def test_a_change_while_the_stream_connects_is_shown(page, server, rooms):
         sign_in(page, server.url)
         expect(page.locator("#tile-a02")).to_contain_text("in a meeting: bbb on bbb.example.org")
         page.unroute(re.compile(r"/events"))
+
+
+def test_a_page_of_an_earlier_run_keeps_one_tile_per_room(page, server, rooms):
+    """After a dashboard restart the stream sends every room again as a new tile (hub.py): the page
+    replaces its old tiles instead of showing rooms twice, and keeps the order."""
+    # The page's stream names another run, as a page rendered before a restart would.
+    page.route(re.compile(r"/events"), lambda route: route.continue_(url=route.request.url.replace("run=", "run=0")))
+    page.add_init_script("""document.addEventListener('DOMContentLoaded', () => {
+      window.__added = 0;
+      new MutationObserver(records => records.forEach(r => r.addedNodes.forEach(n => {
+        if (n.nodeType === 1 && n.matches('article.tile')) window.__added++;
+      }))).observe(document.getElementById('tiles'), {childList: true});
+    });""")
+    sign_in(page, server.url)
+    expected = page.evaluate(ORDER_JS)
+    page.wait_for_function(f"() => window.__added >= {len(expected)}")  # every room came again
+    assert page.evaluate(ORDER_JS) == expected  # once each, in order
+    page.unroute(re.compile(r"/events"))

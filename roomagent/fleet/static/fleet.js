@@ -16,23 +16,27 @@
     return a.id < b.id;
   }
 
+  function inPlace(tile) {
+    var prev = tile.previousElementSibling, next = tile.nextElementSibling;
+    return (prev === null || !before(tile, prev)) && (next === null || !before(next, tile));
+  }
+
   function place(tiles, tile) {
     // A page of an earlier run of the dashboard gets every room again as a new tile: keep the newest.
-    var same = tiles.querySelectorAll("article.tile");
-    var next = null;
+    var same = tiles.querySelectorAll("#" + CSS.escape(tile.id));
     for (var i = 0; i < same.length; i++) {
-      var other = same[i];
-      if (other === tile) continue;
-      if (other.id === tile.id) { other.remove(); continue; }
-      if (next === null && before(tile, other)) next = other;
+      if (same[i] !== tile) same[i].remove();
     }
-    var after = tile.nextElementSibling;
-    while (after !== null && after.id === tile.id) after = after.nextElementSibling;
-    if (after === next) {  // right before its successor: in place if its predecessor belongs before it
-      var prev = tile.previousElementSibling;
-      if (prev === null || !before(tile, prev)) return;
+    if (inPlace(tile)) return;  // most updates: the room's level did not change
+    // The other tiles are in order: find the place by bisection. Moving keeps the element, and so its
+    // live-update listener.
+    tiles.removeChild(tile);
+    var kids = tiles.children, lo = 0, hi = kids.length;
+    while (lo < hi) {
+      var mid = (lo + hi) >> 1;
+      if (before(kids[mid], tile)) lo = mid + 1; else hi = mid;
     }
-    tiles.insertBefore(tile, next);  // moving keeps the element, and so its live-update listener
+    tiles.insertBefore(tile, lo < kids.length ? kids[lo] : null);
   }
 
   function apply() {
