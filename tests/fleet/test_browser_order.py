@@ -74,6 +74,7 @@ def test_a_tile_moves_to_its_place_when_its_room_goes_offline_fails_or_recovers(
     expect_order(page, tiles("a05") + LISTED + tiles("a10") + rest + tiles("a09"))
     expect(page.locator("#tile-a10")).to_have_class("tile warning")
     expect(page.locator("#tile-a10 .warning")).to_have_text("client_id_taken_over")
+    expect(page.locator("#count-warnings")).to_have_text("1")
 
     # Another fails: before the warning.
     rooms["a09"].publish_state(state("in_meeting", meeting=MEETING, screens=[("left", "loaded"), ("right", "failed")]))
