@@ -265,13 +265,13 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
     # ----- live updates -------------------------------------------------------------------------------------
     # ``v`` and ``run``: the version of the fleet the page showed (hub.py replays what changed after it).
     @app.get("/events")
-    async def overview_events(request: Request, v: int | None = Query(None, ge=0), run: str = "") -> Response:
+    async def overview_events(request: Request, v: int | None = Query(None, ge=0), run: str = Query("", max_length=32)) -> Response:
         operator(request)
         return EventSourceResponse(_stream(None, v, run), ping=SSE_PING_S)
 
     @app.get("/rooms/{room_id}/events")
     async def room_events(request: Request, room_id: str, v: int | None = Query(None, ge=0),
-                          run: str = "") -> Response:
+                          run: str = Query("", max_length=32)) -> Response:
         operator(request)
         room_or_404(room_id)
         return EventSourceResponse(_stream(room_id, v, run), ping=SSE_PING_S)

@@ -15,7 +15,7 @@ import pytest
 
 from roomagent.fleet.web import create_app
 from roomagent.serving import run_in_thread
-from tests.bench.bench_fleet import SseReader
+from tests.bench.fleet_sim import SseReader
 from tests.control.broker import GUARD_S
 from tests.fleet.conftest import SimRoom, make_settings, signed_in, state
 

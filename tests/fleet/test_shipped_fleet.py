@@ -14,7 +14,7 @@ import pytest
 
 from roomagent.fleet.web import create_app
 from roomagent.serving import run_in_thread
-from tests.bench.bench_fleet import DASHBOARD_USER, TILE, SimFleet, known_with_state
+from tests.bench.fleet_sim import DASHBOARD_USER, TILE, SimFleet, known_with_state
 from tests.control.broker import GUARD_S
 from tests.fleet.conftest import make_settings, signed_in
 from tests.security.shipped import ShippedBroker
