@@ -116,7 +116,8 @@ def parse_state(payload: bytes) -> Snapshot:
     return Snapshot(
         unreadable=f"the state message does not follow the contract ({', '.join(wrong)})" if wrong else "",
         lifecycle=_text(data.get("state"), 32) or "?",
-        meeting=Meeting(_text(meeting.get("platform"), 32), _text(meeting.get("host"), 255), _number(meeting.get("since")))
+        meeting=Meeting(_text(meeting.get("platform"), 32), _text(meeting.get("host"), 255),
+                        _number(meeting.get("since")))
         if isinstance(meeting, dict) else None,
         layout=_text(data.get("layout"), 64),
         muted=data.get("muted") if isinstance(data.get("muted"), bool) else None,

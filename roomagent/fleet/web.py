@@ -265,7 +265,8 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
     # ----- live updates -------------------------------------------------------------------------------------
     # ``v`` and ``run``: the version of the fleet the page showed (hub.py replays what changed after it).
     @app.get("/events")
-    async def overview_events(request: Request, v: int | None = Query(None, ge=0), run: str = Query("", max_length=32)) -> Response:
+    async def overview_events(request: Request, v: int | None = Query(None, ge=0),
+                              run: str = Query("", max_length=32)) -> Response:
         operator(request)
         return EventSourceResponse(_stream(None, v, run), ping=SSE_PING_S)
 

@@ -20,12 +20,13 @@ Run: ``.venv/bin/python tests/bench/bench_fleet.py [--rooms 1000] [--workers 4] 
 * **Dashboard.** The real ``roomagent fleet`` in its own process, signed in over HTTP; its live updates
   are read **at the SSE stream** (``/events``, parsed by this script), not in a browser.
 * **First page**: ``GET /`` with every room on it, after the retained burst has arrived.
-* **State change -> tile**: the state of one room is republished (retained, the room's topic) with the
+* **State change -> tile**: the state of one room is republished by the room (retained) with the
   room in a meeting or idle again; timed from just before the publish to the arrival of that room's
   ``tile-<id>`` event showing the change. One change at a time; then a burst of every room at once.
 * **Offline visible**: (a) a worker process with 10 rooms is SIGKILLed: the kernel closes its sockets and
-  mosquitto publishes the wills at once; (b) a worker with 10 rooms whose keepalive is 5 s (room.toml's smallest) is SIGSTOPped
-  (a hung or powered-off room: the TCP connection stays open, nothing more arrives): mosquitto gives up
+  mosquitto publishes the wills at once; (b) a worker with 10 rooms whose keepalive is 5 s (room.toml's
+  smallest) is SIGSTOPped (a hung or powered-off room: the TCP connection stays open, nothing more
+  arrives): mosquitto gives up
   after its keepalive timeout (MQTT: 1.5 x keepalive; mosquitto 2.0 checks it on its own schedule, so
   the measured time is longer) and publishes the wills. Timed from the signal to each tile showing
   ``offline``. Production rooms use keepalive 30 s (room.toml ``mqtt.keepalive_s``), which scales (b).
@@ -60,7 +61,15 @@ if not __package__:  # run as a file: make ``tests`` and ``roomagent`` importabl
 
 import httpx
 
-from tests.bench.fleet_sim import DASHBOARD_USER, GUARD_S, REPO, TILE, SimFleet, SseReader, complete_rooms  # noqa: E402 (after the path set-up above)
+from tests.bench.fleet_sim import (  # noqa: E402 (after the path set-up above)
+    DASHBOARD_USER,
+    GUARD_S,
+    REPO,
+    TILE,
+    SimFleet,
+    SseReader,
+    complete_rooms,
+)
 
 
 # ----- the measuring side ------------------------------------------------------------------------------------
