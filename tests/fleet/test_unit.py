@@ -36,4 +36,3 @@ def test_the_unit_verifies(tmp_path):
     # Never the development-only sandbox switch, and a broken config is not restarted.
     assert "QTWEBENGINE_DISABLE_SANDBOX" not in UNIT.read_text()
     assert parser["Service"]["RestartPreventExitStatus"] == "78"
-
