@@ -1,6 +1,11 @@
 """Live updates for open pages: each Server-Sent Events stream is a :class:`Subscriber` that collects the
 keys (room ids, ``COUNTS``, ``BROKER``) that changed since it last sent, and renders them when it runs.
 
+Nothing is lost between a page and its stream: the page shows the fleet at one version
+(:attr:`~roomagent.fleet.model.Fleet.version`) and names it in its stream's URL; :meth:`Hub.open`
+registers the stream and queues every room that changed after that version in one step on the event
+loop, so a change that arrived between rendering the page and connecting the stream is sent first.
+
 Coalescing by key keeps every stream bounded by the number of rooms, however fast rooms publish and
 however slow a browser reads: a room that changed ten times while a browser was busy is sent once, as it
 is now. Everything here runs on the web app's event loop.
@@ -9,6 +14,9 @@ is now. Everything here runs on the web app's event loop.
 from __future__ import annotations
 
 import asyncio
+import secrets
+
+from roomagent.fleet.model import Fleet
 
 COUNTS = "_counts"
 BROKER = "_broker"
@@ -40,6 +48,30 @@ class Hub:
 
     def __init__(self) -> None:
         self.subscribers: set[Subscriber] = set()
+        #: This run of the dashboard: a page's version means nothing to another run (versions restart).
+        self.run = secrets.token_hex(4)
+
+    def open(self, fleet: Fleet, room: str | None, since: int | None, run: str) -> tuple[Subscriber, set[str]]:
+        """Register a stream for a page that showed ``fleet`` at version ``since`` (None: now) in run
+        ``run``; returns it and the rooms that page already has tiles for. Every room changed after
+        ``since`` is already queued on it. A page of another run (the dashboard restarted) has all its
+        rooms sent again, as new tiles (fleet.js replaces a tile of the same id)."""
+        subscriber = self.add(Subscriber(room))
+        if since is None:
+            since = fleet.version
+        elif run != self.run or since > fleet.version:
+            since = 0
+        known = {rid for rid, r in fleet.rooms.items() if r.born <= since} if since else set()
+        changed = fleet.changed_since(since)
+        if room is not None:
+            changed = [rid for rid in changed if rid == room]
+        for key in changed:
+            subscriber.pending[key] = None
+        if room is None and since < fleet.version:  # the numbers at the top may have moved too
+            subscriber.pending[COUNTS] = None
+        subscriber.pending[BROKER] = None  # not versioned: small, always sent once
+        subscriber.wake.set()
+        return subscriber, known
 
     def add(self, subscriber: Subscriber) -> Subscriber:
         """Register a stream."""

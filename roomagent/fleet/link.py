@@ -33,6 +33,16 @@ from roomagent.profile import MqttSection
 
 log = logging.getLogger("roomagent.fleet.mqtt")
 
+#: MQTT 5 Receive Maximum the dashboard announces: how many QoS 1 messages the broker may have in flight
+#: to it at once. A subscription to ``+/availability`` and ``+/state`` brings two retained messages per room
+#: at once; with the broker's default window (``max_inflight_messages``, 20 in the shipped config) the rest
+#: must fit ``max_queued_messages`` (100) and everything beyond is dropped — the dashboard knew 123 of 303
+#: rooms. mosquitto 2.x takes a v5 client's own Receive Maximum instead of ``max_inflight_messages``
+#: (src/property_broker.c), so the dashboard asks for the protocol's largest window: 2 x MAX_ROOMS
+#: retained messages fit, whatever the broker's per-client queue. paho acknowledges each message as soon as
+#: ``on_message`` returned (it only hands the message to the event loop), so the window stays short.
+RECEIVE_MAXIMUM = 65535
+
 #: paho's reconnect back-off: first retry after 1 s (a broker restart), at most every 30 s after that.
 RECONNECT_MIN_S = 1
 RECONNECT_MAX_S = 30
@@ -78,7 +88,10 @@ class FleetLink:
         client.on_message = self._on_message
         client.on_publish = self._on_publish
         client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
-        client.connect_async(address.host, address.port, self.settings.keepalive_s, clean_start=True)
+        props = Properties(PacketTypes.CONNECT)
+        props.ReceiveMaximum = RECEIVE_MAXIMUM
+        client.connect_async(address.host, address.port, self.settings.keepalive_s, clean_start=True,
+                             properties=props)
         self._client = client
         client.loop_start()
 

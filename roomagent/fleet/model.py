@@ -19,8 +19,9 @@ from roomagent.core.ids import ROOM_ID
 from roomagent.fleet.config import RoomEntry
 
 #: Room ids are ``[a-z0-9-]`` (DESIGN.md §3.2); other names under the root are not rooms (``_ctl``...).
-#: Longest text kept from a room (an error message, a warning, an input name): enough to read, no more.
-MAX_TEXT = 200
+#: Longest text kept from a room (an error message, a warning): enough to read, no more. Pages show less
+#: and mark the cut (render.clip); the whole kept text is in the cut's title.
+MAX_TEXT = 1000
 #: The lifecycle values of the contract (roomagent/control/schemas/state.schema.json).
 LIFECYCLES = frozenset({"idle", "redeeming", "joining", "in_meeting", "leaving"})
 #: Rooms followed at most: a broker account that may write under the root could otherwise make the
@@ -115,7 +116,8 @@ def parse_state(payload: bytes) -> Snapshot:
     return Snapshot(
         unreadable=f"the state message does not follow the contract ({', '.join(wrong)})" if wrong else "",
         lifecycle=_text(data.get("state"), 32) or "?",
-        meeting=Meeting(_text(meeting.get("platform"), 32), _text(meeting.get("host"), 120), _number(meeting.get("since")))
+        meeting=Meeting(_text(meeting.get("platform"), 32), _text(meeting.get("host"), 255),
+                        _number(meeting.get("since")))
         if isinstance(meeting, dict) else None,
         layout=_text(data.get("layout"), 64),
         muted=data.get("muted") if isinstance(data.get("muted"), bool) else None,
@@ -233,6 +235,11 @@ class LogLine:
     text: str
 
 
+#: Problem levels of a room (:attr:`Room.level`), most urgent first; the CSS classes of its tile.
+OFFLINE, FAILING, WARNING, HEALTHY = 0, 1, 2, 3
+LEVEL_NAMES = {OFFLINE: "offline", FAILING: "failing", WARNING: "warning", HEALTHY: "healthy"}
+
+
 @dataclass
 class Room:
     """One room as the dashboard knows it."""
@@ -248,6 +255,10 @@ class Room:
     history: deque = field(default_factory=lambda: deque(maxlen=100))
     #: Bumped on every change of what the tile or the page shows.
     revision: int = 0
+    #: The fleet's version (:attr:`Fleet.version`) when the room last changed, and when it was first seen:
+    #: a page rendered at version v is missing exactly the changes with ``seq > v`` (see hub.py).
+    seq: int = 0
+    born: int = 0
 
     @property
     def online(self) -> bool:
@@ -280,6 +291,24 @@ class Room:
         return out
 
     @property
+    def level(self) -> int:
+        """How urgent a look is, for the order of the overview: :data:`OFFLINE` (offline, never connected),
+        :data:`FAILING` (errors, a screen failed...), :data:`WARNING` (only warnings, e.g.
+        ``client_id_taken_over``) or :data:`HEALTHY`."""
+        if not self.online:
+            return OFFLINE
+        if self.problems:
+            return FAILING
+        if self.snapshot is not None and self.snapshot.warnings:
+            return WARNING
+        return HEALTHY
+
+    @property
+    def sort_key(self) -> tuple:
+        """The overview's order: by level, then building and id (fleet.js keeps live updates in it)."""
+        return self.level, self.building, self.id
+
+    @property
     def search_text(self) -> str:
         """What the filter box matches: id, name and building."""
         return f"{self.id} {self.name} {self.building}".lower()
@@ -292,13 +321,28 @@ class Fleet:
         self.history_per_room = history_per_room
         self.max_rooms = max_rooms
         self.rooms: dict[str, Room] = {}
+        #: Bumped on every change of any room: pages carry the version they show, and their live stream
+        #: first replays every room changed after it (nothing lost between a page and its stream).
+        self.version = 0
         for entry in inventory:
             self._add(entry.id, name=entry.name, building=entry.building, listed=True)
 
     def _add(self, room_id: str, **fields) -> Room:
-        room = Room(id=room_id, history=deque(maxlen=self.history_per_room), **fields)
+        self.version += 1
+        room = Room(id=room_id, history=deque(maxlen=self.history_per_room), seq=self.version, born=self.version,
+                    **fields)
         self.rooms[room_id] = room
         return room
+
+    def _changed(self, room: Room) -> Room:
+        room.revision += 1
+        self.version += 1
+        room.seq = self.version
+        return room
+
+    def changed_since(self, version: int) -> list[str]:
+        """The rooms that changed (or appeared) after ``version``."""
+        return [room.id for room in self.rooms.values() if room.seq > version]
 
     def apply(self, room_id: str, leaf: str, payload: bytes, *, retained: bool, now: float) -> Room | None:
         """Take one message on ``<root>/<room_id>/<leaf>``; the room if what it shows changed, else None."""
@@ -319,8 +363,7 @@ class Fleet:
             if changed:
                 room.history.append(LogLine(now, "event", text))
         if changed:
-            room.revision += 1
-            return room
+            return self._changed(room)
         return None
 
     def _availability(self, room: Room, payload: bytes, retained: bool, now: float) -> bool:
@@ -352,13 +395,12 @@ class Fleet:
         room = self.rooms.get(room_id)
         if room is None:
             return None
-        room.history.append(LogLine(now, "action", text))
-        room.revision += 1
-        return room
+        room.history.append(LogLine(now, "action", _text(text)))
+        return self._changed(room)
 
     def ordered(self) -> list[Room]:
-        """Rooms with problems first (offline first among them), then by building and id."""
-        return sorted(self.rooms.values(), key=lambda r: (not r.problems, r.online, r.building, r.id))
+        """Offline rooms first, then failing ones, then ones with warnings, each by building and id."""
+        return sorted(self.rooms.values(), key=lambda r: r.sort_key)
 
     def counts(self) -> dict[str, int]:
         """The numbers at the top of the overview."""
@@ -369,4 +411,5 @@ class Fleet:
             "offline": sum(1 for r in rooms if not r.online),
             "in_meeting": sum(1 for r in rooms if r.in_meeting),
             "problems": sum(1 for r in rooms if r.problems),
+            "warnings": sum(1 for r in rooms if r.level == WARNING),
         }

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -36,6 +36,7 @@ from roomagent.fleet.config import FleetSettings
 from roomagent.fleet.hub import BROKER, COUNTS, Hub, Subscriber
 from roomagent.fleet.link import FleetLink
 from roomagent.fleet.model import Fleet, Room
+from roomagent.fleet.render import install as install_filters
 
 log = logging.getLogger("roomagent.fleet")
 HERE = Path(__file__).parent
@@ -149,6 +150,7 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
     # Compact output: 1,000 tiles are one page and every update goes to every open page.
     templates.env.trim_blocks = templates.env.lstrip_blocks = True
     templates.env.filters["clock"] = lambda ts: clock(ts, board.now())
+    install_filters(templates.env)
     app.add_middleware(SessionMiddleware, secret_key=settings.web.session_secret(), session_cookie="fleet_session",
                        max_age=int(settings.web.session_hours * 3600), same_site="strict",
                        https_only=settings.web.secure_cookies)
@@ -268,19 +270,22 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
         return {"status": "ok" if board.connected else "broker unreachable", "mqtt": board.connected}
 
     # ----- live updates -------------------------------------------------------------------------------------
+    # ``v`` and ``run``: the version of the fleet the page showed (hub.py replays what changed after it).
     @app.get("/events")
-    async def overview_events(request: Request) -> Response:
+    async def overview_events(request: Request, v: int | None = Query(None, ge=0),
+                              run: str = Query("", max_length=32)) -> Response:
         operator(request)
-        return EventSourceResponse(_stream(Subscriber(), known=set(board.fleet.rooms)), ping=SSE_PING_S)
+        return EventSourceResponse(_stream(None, v, run), ping=SSE_PING_S)
 
     @app.get("/rooms/{room_id}/events")
-    async def room_events(request: Request, room_id: str) -> Response:
+    async def room_events(request: Request, room_id: str, v: int | None = Query(None, ge=0),
+                          run: str = Query("", max_length=32)) -> Response:
         operator(request)
         room_or_404(room_id)
-        return EventSourceResponse(_stream(Subscriber(room_id), known={room_id}), ping=SSE_PING_S)
+        return EventSourceResponse(_stream(room_id, v, run), ping=SSE_PING_S)
 
-    async def _stream(subscriber: Subscriber, known: set[str]) -> AsyncIterator[dict]:
-        board.hub.add(subscriber)
+    async def _stream(room: str | None, since: int | None, run: str) -> AsyncIterator[dict]:
+        subscriber, known = board.hub.open(board.fleet, room, since, run)
         try:
             while True:
                 for key in await subscriber.next_keys():
@@ -316,10 +321,13 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
         if refused is not None:
             return refused
         form = await request.form()
+        peer = request.client.host if request.client else None
         if not csrf_ok(request.session.get("csrf"), str(form.get("csrf", ""))):
+            _audit_refused(who, action, room, "missing or wrong CSRF token", peer)
             return JSONResponse({"detail": "missing or wrong CSRF token"}, status_code=403)
-        reply = await _act(who, room, action, {k: str(v) for k, v in form.items()},
-                           request.client.host if request.client else None)
+        reply = await _act(who, room, action, {k: str(v) for k, v in form.items()}, peer)
+        if reply["outcome"] == "refused":  # nothing was sent, and still one audit line says who tried what
+            _audit_refused(who, action, room, reply["message"], peer)
         if "hx-request" in request.headers:
             return HTMLResponse(fragment("_reply.html", reply=reply, room=room))
         return page(request, "room.html", user=who, room=room, reply=reply)
@@ -333,6 +341,12 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
         board.audit.write(who=who, what=action[:40], room=room.id, outcome="refused", why=why, peer=peer)
         log.warning("%s: %s on %s refused: %s", who, action[:40], room.id, why)
         return JSONResponse({"detail": why}, status_code=403)
+
+    def _audit_refused(who: str, action: str, room: Room, why: str, peer: str | None) -> None:
+        """A refused action's audit line: ``reply`` is the dashboard's own refusal (no room was asked)."""
+        board.audit.write(who=who, what=action[:64], room=room.id, reply={"status": "refused", "message": why},
+                          outcome="refused", why=why, peer=peer)
+        log.info("%s: %s on %s refused: %s", who, action[:64], room.id, why)
 
     async def _act(who: str, room: Room, action: str, form: dict[str, str], peer: str | None,
                    bulk: str | None = None) -> dict:
@@ -365,7 +379,7 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
         board.audit.write(who=who, what=action, room=room.id, request=payload, reply=body, outcome=outcome, peer=peer,
                           bulk=bulk)
         log.info("%s: %s on %s -> %s", who, action, room.id, outcome)
-        if board.fleet.note(room.id, f"{who}: {ACTIONS[action]} → {outcome} ({message})"[:300], board.now()):
+        if board.fleet.note(room.id, f"{who}: {ACTIONS[action]} → {outcome} ({message})", board.now()):
             board.hub.changed(room.id)
         return {"label": ACTIONS[action], "outcome": outcome, "message": message}
 

@@ -1,22 +1,32 @@
-"""The fleet dashboard with 1,000 simulated rooms on one mosquitto. Prints figures, asserts nothing about time.
+"""The fleet dashboard with 1,000 simulated rooms on the broker config we ship. Prints figures, asserts
+nothing about time.
 
 Run: ``.venv/bin/python tests/bench/bench_fleet.py [--rooms 1000] [--workers 4] [--samples 300]``.
 
+* **Broker**: kiosk/mosquitto/mosquitto.conf and roomagent.acl as shipped (tests/security/shipped.py:
+  only the port, paths, password file and log destination are swapped): TLS, no anonymous access,
+  ``max_inflight_messages 20``, ``max_queued_messages 100``. Every room has an account of its own (its
+  id), the dashboard logs in as ``ctl_fleet``. The broker's "messages are being dropped" lines are
+  counted at the end.
 * **Rooms.** 1,000 paho threads (or 1,000 agents) do not fit two cores, so the rooms are a lighter
-  client: ``--workers`` processes, each multiplexing its share of paho clients (MQTT 5, one socket
-  each) on one ``selectors`` loop with paho's ``loop_read``/``loop_write``/``loop_misc``. Each room
+  client: ``--workers`` processes, each multiplexing its share of paho clients (MQTT 5 over TLS, one
+  socket each) on one ``selectors`` loop with paho's ``loop_read``/``loop_write``/``loop_misc``. Each room
   speaks the real contract: the ``offline`` will (retained, QoS 1), retained ``online`` and ``state``
   (the agent's snapshot shape), a subscription to its ``command`` topic, and a reply to every command
-  (MQTT 5 ResponseTopic + CorrelationData, else ``response``).
+  (MQTT 5 ResponseTopic + CorrelationData, else ``response``). The ACL lets only a room write its own
+  topics, so a state change is ordered through the worker's stdin and published by the room itself.
+* **Start**: from starting the dashboard's process until its overview shows every room with
+  availability and state (polled every 0.1 s).
 * **Dashboard.** The real ``roomagent fleet`` in its own process, signed in over HTTP; its live updates
   are read **at the SSE stream** (``/events``, parsed by this script), not in a browser.
 * **First page**: ``GET /`` with every room on it, after the retained burst has arrived.
-* **State change -> tile**: the state of one room is republished (retained, the room's topic) with the
+* **State change -> tile**: the state of one room is republished by the room (retained) with the
   room in a meeting or idle again; timed from just before the publish to the arrival of that room's
   ``tile-<id>`` event showing the change. One change at a time; then a burst of every room at once.
 * **Offline visible**: (a) a worker process with 10 rooms is SIGKILLed: the kernel closes its sockets and
-  mosquitto publishes the wills at once; (b) a worker with 10 rooms whose keepalive is 2 s is SIGSTOPped
-  (a hung or powered-off room: the TCP connection stays open, nothing more arrives): mosquitto gives up
+  mosquitto publishes the wills at once; (b) a worker with 10 rooms whose keepalive is 5 s (room.toml's
+  smallest) is SIGSTOPped (a hung or powered-off room: the TCP connection stays open, nothing more
+  arrives): mosquitto gives up
   after its keepalive timeout (MQTT: 1.5 x keepalive; mosquitto 2.0 checks it on its own schedule, so
   the measured time is longer) and publishes the wills. Timed from the signal to each tile showing
   ``offline``. Production rooms use keepalive 30 s (room.toml ``mqtt.keepalive_s``), which scales (b).
@@ -30,19 +40,17 @@ Run: ``.venv/bin/python tests/bench/bench_fleet.py [--rooms 1000] [--workers 4] 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import queue
 import random
+import re
 import resource
 import secrets
-import selectors
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -52,84 +60,16 @@ if not __package__:  # run as a file: make ``tests`` and ``roomagent`` importabl
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import httpx
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
-REPO = Path(__file__).resolve().parents[2]
-GUARD_S = 60.0
-MEETING = {"id": "m", "platform": "bbb", "host": "bbb.example.org", "since": 1_700_000_000.0}
-
-
-def snapshot(lifecycle: str = "idle") -> dict:
-    """A state in the agent's shape (roomagent/control/schemas/state.schema.json)."""
-    status = "loaded" if lifecycle == "in_meeting" else "idle"
-    return {"state": lifecycle, "meeting": MEETING if lifecycle == "in_meeting" else None, "layout": None,
-            "muted": None, "screens": [{"id": "left", "role": "slides", "media": True, "status": status},
-                                       {"id": "right", "role": "cameras", "media": False, "status": status}],
-            "layouts": ["lecture"], "capabilities": [], "warnings": [],
-            "sources": [{"id": "hdmi1", "name": "HDMI 1", "present": True, "signal": False}], "sharing": None,
-            "previews": {}, "reconnecting": False, "engine": "qtwebengine",
-            "rendering": {"mode": "software", "reason": "bench"}, "codecs": {}, "version": "bench", "error": None}
-
-
-# ----- the room workers (child processes) ------------------------------------------------------------------
-def run_worker(port: int, names: list[str], keepalive: int) -> int:
-    """Connect every room in ``names`` and serve them on one selector loop until killed."""
-    sel = selectors.DefaultSelector()
-    clients: list[mqtt.Client] = []
-    ready = {"n": 0}
-    state = json.dumps(snapshot()).encode()
-
-    def on_connect(client, room, _flags, reason, _props):
-        if reason.is_failure:
-            print(f"refused {room}: {reason}", flush=True)
-            return
-        client.publish(f"roomagent/{room}/state", state, qos=1, retain=True)
-        client.publish(f"roomagent/{room}/availability", b"online", qos=1, retain=True)
-        client.subscribe(f"roomagent/{room}/command", qos=1)
-
-    def on_subscribe(_client, _room, _mid, _reasons, _props):
-        ready["n"] += 1
-
-    def on_message(client, room, message):
-        try:
-            request = json.loads(message.payload)
-            reply = {"id": str(request.get("id", "")), "status": "ok"}
-        except ValueError:
-            reply = {"id": "", "status": "error", "error": {"code": "invalid", "message": "not JSON"}}
-        props = message.properties
-        topic = getattr(props, "ResponseTopic", None) or f"roomagent/{room}/response"
-        out = None
-        if getattr(props, "CorrelationData", None) is not None:
-            out = Properties(PacketTypes.PUBLISH)
-            out.CorrelationData = props.CorrelationData
-        client.publish(topic, json.dumps(reply).encode(), qos=1, properties=out)
-
-    for room in names:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"roomagent-{room}", userdata=room,
-                             protocol=MQTTProtocolVersion.MQTTv5)
-        client.will_set(f"roomagent/{room}/availability", b"offline", qos=1, retain=True)
-        client.on_connect, client.on_subscribe, client.on_message = on_connect, on_subscribe, on_message
-        client.connect("127.0.0.1", port, keepalive)
-        sel.register(client.socket(), selectors.EVENT_READ, client)
-        clients.append(client)
-    announced = False
-    last_misc = time.monotonic()
-    while True:
-        for client in clients:
-            if client.want_write():
-                client.loop_write()
-        for key, _ in sel.select(timeout=0.1):
-            key.data.loop_read()
-        if time.monotonic() - last_misc > 0.5:
-            last_misc = time.monotonic()
-            for client in clients:
-                client.loop_misc()
-        if not announced and ready["n"] == len(clients):
-            announced = True
-            print("ready", flush=True)
+from tests.bench.fleet_sim import (  # noqa: E402 (after the path set-up above)
+    DASHBOARD_USER,
+    GUARD_S,
+    REPO,
+    TILE,
+    SimFleet,
+    SseReader,
+    complete_rooms,
+)
 
 
 # ----- the measuring side ------------------------------------------------------------------------------------
@@ -145,118 +85,69 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-class SseReader:
-    """Reads the dashboard's ``/events`` in a thread; (arrival time, event, data) land in a queue."""
-
-    def __init__(self, client: httpx.Client) -> None:
-        self.client = client
-        self.events: queue.Queue[tuple[float, str, str]] = queue.Queue()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._read()
-        except httpx.HTTPError:  # the dashboard stopped at the end of the run
-            pass
-
-    def _read(self) -> None:
-        with self.client.stream("GET", "/events", timeout=None) as response:
-            name, data = "message", []
-            for line in response.iter_lines():
-                if line == "":
-                    if data:
-                        self.events.put((time.monotonic(), name, "\n".join(data)))
-                    name, data = "message", []
-                elif line.startswith("event:"):
-                    name = line[6:].strip()
-                elif line.startswith("data:"):
-                    data.append(line[5:].removeprefix(" "))
-
-    def wait(self, predicate, count: int = 1) -> list[float]:
-        """Arrival times of the first ``count`` events matching ``predicate(name, data)``."""
-        times: list[float] = []
-        deadline = time.monotonic() + GUARD_S
-        while len(times) < count:
-            at, name, data = self.events.get(timeout=max(0.01, deadline - time.monotonic()))
-            if predicate(name, data):
-                times.append(at)
-        return times
-
-    def drain(self) -> None:
-        while True:
-            try:
-                self.events.get_nowait()
-            except queue.Empty:
-                return
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rooms", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--samples", type=int, default=300)
-    parser.add_argument("--worker", nargs=3, metavar=("PORT", "NAMES", "KEEPALIVE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        return run_worker(int(args.worker[0]), args.worker[1].split(","), int(args.worker[2]))
 
     from roomagent.fleet.access import hash_password
-    from tests.control.broker import Mosquitto
+    from tests.security.shipped import ShippedBroker
 
     # 1,000 rooms are 1,000 sockets on the broker: raise the open-files limit mosquitto inherits.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
-    procs: list[subprocess.Popen] = []
+    names = Names(args.rooms)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        broker = Mosquitto(folder, extra="max_connections -1\nmax_queued_messages 10000").start()
+        began = time.monotonic()
+        broker = ShippedBroker(folder, users={**SimFleet.users(names.all), DASHBOARD_USER: "bench-dashboard"})
+        broker.start()
+        print(f"broker: the shipped kiosk/mosquitto/mosquitto.conf and roomagent.acl (TLS, {args.rooms} room "
+              f"accounts), ready in {time.monotonic() - began:.1f} s")
+        fleet = SimFleet(broker)
+        procs: list[subprocess.Popen] = []
         try:
-            return _bench(args, folder, broker, procs, hash_password)
+            return _bench(args, folder, broker, fleet, names, procs, hash_password)
         finally:
+            fleet.stop()
             for proc in procs:
                 if proc.poll() is None:
-                    os.kill(proc.pid, signal.SIGCONT)
                     proc.kill()
                 proc.wait()
+            dropped = [line for line in broker.log if "dropped" in line]
+            print(f"broker log: {len(dropped)} 'messages are being dropped' lines" +
+                  (f" (first: {dropped[0]})" if dropped else ""))
             broker.stop()
 
 
-def _spawn_rooms(port: int, names: list[str], keepalive: int, procs: list) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.bench.bench_fleet", "--worker", str(port), ",".join(names),
-                             str(keepalive)], cwd=REPO, stdout=subprocess.PIPE, text=True)
-    procs.append(proc)
-    return proc
+#: Keepalive of the rooms that are SIGSTOPped: room.toml's smallest ``mqtt.keepalive_s``.
+STOPPED_KEEPALIVE_S = 5
+
+class Names:
+    """The rooms of a run: most in the main workers, 10 to be SIGKILLed, 10 to be SIGSTOPped."""
+
+    def __init__(self, total: int) -> None:
+        self.main = [f"b{i:04d}" for i in range(total - 20)]
+        self.killed = [f"k{i:04d}" for i in range(10)]
+        self.stopped = [f"s{i:04d}" for i in range(10)]
+        self.all = [*self.main, *self.killed, *self.stopped]
 
 
-def _bench(args, folder: Path, broker, procs: list, hash_password) -> int:
-    total = args.rooms
-    main_names = [f"b{i:04d}" for i in range(total - 20)]
-    killed_names = [f"k{i:04d}" for i in range(10)]
-    stopped_names = [f"s{i:04d}" for i in range(10)]
-    began = time.monotonic()
-    workers = []
-    share = -(-len(main_names) // args.workers)
-    for i in range(args.workers):
-        workers.append(_spawn_rooms(broker.port, main_names[i * share:(i + 1) * share], 30, procs))
-    killed = _spawn_rooms(broker.port, killed_names, 30, procs)
-    stopped = _spawn_rooms(broker.port, stopped_names, 2, procs)
-    for proc in [*workers, killed, stopped]:
-        line = proc.stdout.readline().strip()
-        if line != "ready":
-            raise RuntimeError(f"room worker failed: {line!r}")
-    print(f"rooms: {total} connected in {time.monotonic() - began:.1f} s "
-          f"({args.workers} workers of ~{share} paho clients on one selector loop each, + 2 x 10)")
-
-    password = secrets.token_urlsafe(12)
+def fleet_toml(folder: Path, broker, password_hash: str) -> Path:
+    """A dashboard config for the shipped broker: TLS with the test CA, the ``ctl_fleet`` account."""
     secret = folder / "secret"
     secret.write_text(secrets.token_hex(32))
+    mqtt_password = folder / "ctl_fleet.password"
+    mqtt_password.write_text("bench-dashboard\n")
     config = folder / "fleet.toml"
     config.write_text(f"""
 [mqtt]
 url = "{broker.url}"
+username = "{DASHBOARD_USER}"
+password_file = "{mqtt_password}"
+ca_file = "{broker.certs.ca}"
 [web]
 session_secret_file = "{secret}"
 secure_cookies = false
@@ -265,26 +156,62 @@ audit_log = "{folder / 'audit.jsonl'}"
 mode = "password"
 [[auth.users]]
 name = "bench"
-password_hash = "{hash_password(password)}"
+password_hash = "{password_hash}"
 """)
+    return config
+
+
+def _bench(args, folder: Path, broker, fleet: SimFleet, names: Names, procs: list, hash_password) -> int:
+    total = args.rooms
+    main_names, killed_names, stopped_names = names.main, names.killed, names.stopped
+    began = time.monotonic()
+    share = -(-len(main_names) // args.workers)
+    workers = [fleet.spawn(main_names[i * share:(i + 1) * share]) for i in range(args.workers)]
+    killed = fleet.spawn(killed_names)
+    stopped = fleet.spawn(stopped_names, keepalive=STOPPED_KEEPALIVE_S)
+    fleet.wait_ready()
+    print(f"rooms: {total} connected over TLS in {time.monotonic() - began:.1f} s "
+          f"({args.workers} workers of ~{share} paho clients on one selector loop each, + 2 x 10)")
+
+    password = secrets.token_urlsafe(12)
+    config = fleet_toml(folder, broker, hash_password(password))
     port = free_port()
+    started = time.monotonic()
     dash = subprocess.Popen([sys.executable, "-m", "roomagent", "fleet", "--config", str(config), "--port", str(port)],
                             cwd=REPO, stderr=subprocess.DEVNULL)
     procs.append(dash)
     http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=GUARD_S)
-    deadline = time.monotonic() + GUARD_S
-    while True:
+    deadline = started + GUARD_S
+    while True:  # signed in as soon as the dashboard answers
         try:
-            if http.get("/healthz").json()["rooms"] >= total:
-                break
+            token = _csrf(http.get("/login").text)
+            break
         except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("the dashboard did not learn every room")
-        time.sleep(0.05)
-    print(f"dashboard: every room known {time.monotonic() - began:.1f} s after the start")
-    token = _csrf(http.get("/login").text)
+            if time.monotonic() > deadline:
+                raise RuntimeError("the dashboard did not start") from None
+            time.sleep(0.05)
     assert http.post("/login", data={"csrf": token, "name": "bench", "password": password}).status_code == 303
+    answering = time.monotonic() - started
+    # Watched without loading the dashboard: its stream (every room that changes from now on), and once
+    # the page (every room complete before; rendered after the stream registered, so nothing falls between).
+    watch = SseReader(httpx.Client(base_url=http.base_url, cookies=http.cookies, timeout=GUARD_S))
+    watch.start()
+    watch.wait(lambda ev, data: ev == "broker")  # the stream is open
+    complete = complete_rooms(http.get("/").text)
+    try:
+        while len(complete) < total:
+            _, event, data = watch.events.get(timeout=max(0.01, deadline - time.monotonic()))
+            if event == "new-tile" or event.startswith("tile-"):
+                complete |= complete_rooms(data)
+    except queue.Empty:
+        print(f"dashboard: only {len(complete)} of {total} rooms known with state {GUARD_S:.0f} s after its start "
+              f"({http.get('/').text.count(TILE)} tiles)")
+        return 1
+    done = time.monotonic()
+    watch.client.close()
+    print(f"dashboard start: all {total} rooms known with availability and state {done - started:.2f} s after its "
+          f"process started; it answered HTTP (and began to connect to the broker) after {answering:.2f} s, so "
+          f"{done - started - answering:.2f} s for the broker part")
 
     pages = []
     for _ in range(5):
@@ -299,10 +226,6 @@ password_hash = "{hash_password(password)}"
     sse.start()
     time.sleep(0.5)
     sse.drain()
-    pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
-    pub.on_socket_open = __import__("roomagent.control.paho_client", fromlist=["no_delay"]).no_delay
-    pub.connect("127.0.0.1", broker.port)
-    pub.loop_start()
     rng = random.Random(16)
     meeting = {name: False for name in main_names}
     latencies = []
@@ -310,23 +233,22 @@ password_hash = "{hash_password(password)}"
         name = rng.choice(main_names)
         meeting[name] = not meeting[name]
         wanted = "in a meeting" if meeting[name] else "idle"
-        payload = json.dumps(snapshot("in_meeting" if meeting[name] else "idle")).encode()
         t0 = time.monotonic()
-        pub.publish(f"roomagent/{name}/state", payload, qos=1, retain=True)
+        fleet.set_state(name, "in_meeting" if meeting[name] else "idle")
         [t1] = sse.wait(lambda ev, data, n=name, w=wanted: ev == f"tile-{n}" and w in data)
         latencies.append(1000 * (t1 - t0))
         time.sleep(rng.uniform(0.005, 0.02))
     print(f"state change -> tile event at the SSE stream, {len(latencies)} changes one at a time: "
           f"p50 {pct(latencies, 50):.1f} ms, p99 {pct(latencies, 99):.1f} ms, max {max(latencies):.1f} ms")
 
-    _browser_figures(http, pub, main_names, meeting, rng, min(100, args.samples))
+    _browser_figures(http, fleet, main_names, meeting, rng, min(100, args.samples))
 
     sse.drain()
     t0 = time.monotonic()
     for name in main_names:
         meeting[name] = not meeting[name]
-        pub.publish(f"roomagent/{name}/state", json.dumps(snapshot("in_meeting" if meeting[name] else "idle")).encode(),
-                    qos=1, retain=True)
+        fleet.set_state(name, "in_meeting" if meeting[name] else "idle", flush=False)
+    fleet.flush()
     seen: set[str] = set()
 
     def burst(ev: str, data: str) -> bool:
@@ -342,7 +264,7 @@ password_hash = "{hash_password(password)}"
           f"{1000 * (max(done) - t0):.0f} ms (median {1000 * (statistics.median(done) - t0):.0f} ms)")
 
     for label, proc, names, sig in (("SIGKILL of a room process (socket closed)", killed, killed_names, signal.SIGKILL),
-                                    ("SIGSTOP of a room process, keepalive 2 s (connection silent)", stopped,
+                                    (f"SIGSTOP of a room process, keepalive {STOPPED_KEEPALIVE_S} s (connection silent)", stopped,
                                      stopped_names, signal.SIGSTOP)):
         sse.drain()
         t0 = time.monotonic()
@@ -361,21 +283,24 @@ password_hash = "{hash_password(password)}"
               f"all {len(names)} {1000 * (max(times) - t0):.0f} ms")
 
     t0 = time.monotonic()
-    ctl = subprocess.run([sys.executable, "-m", "roomagent", "ctl", "--broker", broker.url, "status", "--all"],
+    from tests.security.shipped import CONTROLLER, secret_file
+
+    login = ["--broker", broker.url, "--username", CONTROLLER, "--password-file",
+             str(secret_file(broker.workdir, CONTROLLER)), "--ca-file", str(broker.certs.ca)]
+    ctl = subprocess.run([sys.executable, "-m", "roomagent", "ctl", *login, "status", "--all"],
                          cwd=REPO, capture_output=True, text=True, timeout=GUARD_S)
     rows = len(ctl.stdout.splitlines()) - 1
     print(f"roomagent ctl status --all: {rows} rooms in {time.monotonic() - t0:.2f} s "
           f"(process start and the 0.5 s quiet time included)")
     t0 = time.monotonic()
-    reply = subprocess.run([sys.executable, "-m", "roomagent", "ctl", "--broker", broker.url, "--room", main_names[7],
+    reply = subprocess.run([sys.executable, "-m", "roomagent", "ctl", *login, "--room", main_names[7],
                             "identify_screens"], cwd=REPO, capture_output=True, text=True, timeout=GUARD_S)
     print(f"roomagent ctl identify_screens to a simulated room: exit {reply.returncode} in "
           f"{time.monotonic() - t0:.2f} s (process start included)")
 
     room_rss = sum(rss_mib(p.pid) for p in [*workers, stopped])
-    print(f"memory (RSS): mosquitto {rss_mib(broker.proc.pid):.0f} MiB, dashboard {rss_mib(dash.pid):.0f} MiB "
+    print(f"memory (RSS): mosquitto {rss_mib(broker.server.proc.pid):.0f} MiB, dashboard {rss_mib(dash.pid):.0f} MiB "
           f"(with {len(main_names) + 20} rooms and their history), room workers together {room_rss:.0f} MiB")
-    pub.loop_stop()
     print(f"total run time {time.monotonic() - began:.0f} s")
     return 0
 
@@ -391,7 +316,7 @@ _TILE_CHANGED_JS = """([id, want]) => { window.__changed = new Promise(resolve =
 }); }"""
 
 
-def _browser_figures(http: httpx.Client, pub: mqtt.Client, names: list[str], meeting: dict, rng: random.Random,
+def _browser_figures(http: httpx.Client, fleet: SimFleet, names: list[str], meeting: dict, rng: random.Random,
                      samples: int) -> None:
     """The same figures in Debian's Chromium (headless, Playwright): the overview's load, and a state
     change until the tile in the page shows it (wall clock on both sides: one machine)."""
@@ -422,9 +347,8 @@ def _browser_figures(http: httpx.Client, pub: mqtt.Client, names: list[str], mee
             meeting[name] = not meeting[name]
             wanted = "in a meeting" if meeting[name] else "idle"
             page.evaluate(_TILE_CHANGED_JS, [name, wanted])
-            payload = json.dumps(snapshot("in_meeting" if meeting[name] else "idle")).encode()
             t_pub = time.time()
-            pub.publish(f"roomagent/{name}/state", payload, qos=1, retain=True)
+            fleet.set_state(name, "in_meeting" if meeting[name] else "idle")
             shown_ms = page.evaluate("window.__changed")
             latencies.append(shown_ms - 1000 * t_pub)
             time.sleep(rng.uniform(0.005, 0.02))
@@ -435,8 +359,6 @@ def _browser_figures(http: httpx.Client, pub: mqtt.Client, names: list[str], mee
 
 
 def _csrf(html: str) -> str:
-    import re
-
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 

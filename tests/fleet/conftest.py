@@ -3,13 +3,16 @@ retained messages on it, and the real dashboard app served by uvicorn on a free 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import re
 import secrets
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -100,14 +103,15 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
     server.stop()
 
 
-def make_settings(folder: Path, broker_url: str, **auth) -> FleetSettings:
-    """Dashboard settings for a test broker; password sign-in unless ``auth`` says otherwise."""
+def make_settings(folder: Path, broker_url: str, *, mqtt: dict | None = None, **auth) -> FleetSettings:
+    """Dashboard settings for a test broker (``mqtt``: more of its ``[mqtt]``, e.g. a login); password
+    sign-in unless ``auth`` says otherwise."""
     secret = folder / "session-secret"
     secret.write_text(secrets.token_hex(32))
     rooms = [{"id": "h0104", "name": "Lecture hall 1.04", "building": "Main building"},
              {"id": "s2-201", "name": "Seminar <b>201</b>", "building": "Science 2"}]
     return FleetSettings.model_validate({
-        "mqtt": {"url": broker_url},
+        "mqtt": {"url": broker_url, **(mqtt or {})},
         "web": {"session_secret_file": str(secret), "secure_cookies": False,
                 "audit_log": str(folder / "audit.jsonl"), "command_timeout_s": GUARD_S / 2},
         "auth": auth or {"mode": "password", "users": [{"name": "alice", "password_hash": password_hash()}]},
@@ -119,3 +123,18 @@ def audit_lines(settings: FleetSettings) -> list[dict]:
     """The audit log's records."""
     path = Path(settings.web.audit_log)
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token in a page's forms."""
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+@contextlib.contextmanager
+def signed_in(server) -> Iterator[httpx.Client]:
+    """An HTTP client signed in as alice on a running dashboard (``run_in_thread``)."""
+    with httpx.Client(base_url=server.url, timeout=GUARD_S) as client:
+        token = csrf_of(client.get("/login").text)
+        response = client.post("/login", data={"csrf": token, "name": "alice", "password": PASSWORD, "next": "/"})
+        assert response.status_code == 303 and response.headers["location"] == "/"
+        yield client

@@ -206,7 +206,8 @@ def test_action_reaches_the_real_agent_and_its_reply_is_shown(page, server, sett
     identify = next(r for r in records if r["what"] == "identify_screens")
     assert identify["who"] == "alice" and identify["outcome"] == "ok"
     assert identify["reply"] == {"id": identify["request"]["id"], "status": "ok"}
-    leave = next(r for r in records if r["what"] == "leave")
+    refused, leave = [r for r in records if r["what"] == "leave"][:2]
+    assert refused["outcome"] == "refused" and "Tick the box" in refused["reply"]["message"]  # audited, not sent
     assert leave["reply"]["error"]["code"] == "not_in_meeting"
     # The agent itself handled them (its log names each command's request id).
     log = agent.read_text()

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from roomagent.fleet.config import RoomEntry
-from roomagent.fleet.model import Fleet, describe_event, parse_state
+from roomagent.fleet.model import FAILING, HEALTHY, OFFLINE, WARNING, Fleet, describe_event, parse_state
 from tests.fleet.conftest import state
 
 MEETING = {"id": "secret-meeting-id", "platform": "bbb", "host": "bbb.example.org", "since": 100.0,
@@ -43,16 +43,37 @@ def test_problems_offline_error_and_missing_screen():
     assert room.problems[0] == "offline" and room.since == 3 and not room.in_meeting
 
 
-def test_ordering_puts_offline_then_other_problems_first_and_counts():
+def test_ordering_puts_offline_then_failing_then_warnings_first_and_counts():
     fleet = _fleet()
-    for rid, avail in (("a-ok", b"online"), ("b-off", b"offline"), ("c-err", b"online")):
+    for rid, avail in (("a-ok", b"online"), ("b-off", b"offline"), ("c-err", b"online"), ("d-warn", b"online")):
         fleet.apply(rid, "availability", avail, retained=True, now=1)
         fleet.apply(rid, "state", json.dumps(state()).encode(), retained=True, now=1)
     fleet.apply("c-err", "state", json.dumps(state(error={"code": "join_failed", "message": "m", "at": 1})).encode(),
                 retained=False, now=2)
+    # A warning (another login took the room's client id) is shown, below errors and offline rooms.
+    fleet.apply("d-warn", "state", json.dumps(state(warnings=["client_id_taken_over"])).encode(), retained=False,
+                now=3)
+    levels = {rid: room.level for rid, room in fleet.rooms.items()}
+    assert levels == {"h0104": OFFLINE, "never": OFFLINE, "a-ok": HEALTHY, "b-off": OFFLINE, "c-err": FAILING,
+                      "d-warn": WARNING}
+    assert fleet.rooms["d-warn"].problems == []  # not an error: alerts and the problem count leave it out
     order = [r.id for r in fleet.ordered()]
-    assert order.index("b-off") < order.index("c-err") < order.index("a-ok")
-    assert fleet.counts() == {"rooms": 5, "online": 2, "offline": 3, "in_meeting": 0, "problems": 4}
+    assert order.index("b-off") < order.index("c-err") < order.index("d-warn") < order.index("a-ok")
+    assert fleet.counts() == {"rooms": 6, "online": 3, "offline": 3, "in_meeting": 0, "problems": 4, "warnings": 1}
+
+
+def test_every_change_bumps_the_fleet_version_and_names_the_rooms_changed_after_a_version():
+    fleet = _fleet()
+    start = fleet.version
+    assert fleet.changed_since(start) == []
+    fleet.apply("h0104", "availability", b"online", retained=True, now=1)
+    mid = fleet.version
+    fleet.apply("n-1", "availability", b"online", retained=False, now=2)  # a room not seen before
+    fleet.apply("n-1", "availability", b"online", retained=False, now=3)  # no change: no new version
+    assert fleet.changed_since(start) == ["h0104", "n-1"] and fleet.changed_since(mid) == ["n-1"]
+    assert fleet.rooms["n-1"].born > mid >= fleet.rooms["h0104"].born
+    fleet.note("h0104", "alice: Reload screens → ok (done)", now=4)
+    assert fleet.changed_since(mid) == ["h0104", "n-1"]
 
 
 @pytest.mark.parametrize("payload", [b"", b"not json", b"[1,2]", b'{"state": 5, "screens": "x", "meeting": 3}',

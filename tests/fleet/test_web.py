@@ -4,10 +4,8 @@ nobody answers ends in "no reply", written to the audit log."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,6 +14,8 @@ from roomagent.fleet.web import create_app
 from roomagent.serving import run_in_thread
 from tests.control.broker import GUARD_S, Mosquitto
 from tests.fleet.conftest import PASSWORD, SimRoom, audit_lines, make_settings, state
+from tests.fleet.conftest import csrf_of as _csrf
+from tests.fleet.conftest import signed_in as _signed_in
 
 
 @pytest.fixture(scope="module")
@@ -36,19 +36,6 @@ def settings(tmp_path_factory, broker):
 def server(settings, room):
     with run_in_thread(create_app(settings)) as running:
         yield running
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-
-
-@contextlib.contextmanager
-def _signed_in(server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=GUARD_S) as client:
-        token = _csrf(client.get("/login").text)
-        response = client.post("/login", data={"csrf": token, "name": "alice", "password": PASSWORD, "next": "/"})
-        assert response.status_code == 303 and response.headers["location"] == "/"
-        yield client
 
 
 def test_nothing_without_signing_in(server):
@@ -87,7 +74,12 @@ def test_actions_need_the_sessions_csrf_token(server, settings):
         for token in ("", "wrong-token"):
             response = client.post("/rooms/h0104/actions/identify_screens", data={"csrf": token})
             assert response.status_code == 403
-        assert len(audit_lines(settings)) == before  # nothing was sent, nothing to audit
+    # Nothing was sent, and each attempt is audited as refused (a forged request rides on a real session).
+    refused = audit_lines(settings)[before:]
+    assert [(r["who"], r["what"], r["room"], r["outcome"]) for r in refused] == \
+        [("alice", "identify_screens", "h0104", "refused")] * 2
+    assert all(r["reply"] == {"status": "refused", "message": "missing or wrong CSRF token"} and "request" not in r
+               for r in refused)
 
 
 def test_a_room_that_does_not_answer_is_reported_and_audited(server, settings):
@@ -103,9 +95,17 @@ def test_a_room_that_does_not_answer_is_reported_and_audited(server, settings):
         assert "refused — Not sent:" in empty.text
         other = client.post("/rooms/h0104/actions/mute", data={"csrf": token}, headers={"hx-request": "true"})
         assert "is not an action of this page" in other.text
-    record = [r for r in audit_lines(settings) if r["what"] == "show_message"][-1]
+        unconfirmed = client.post("/rooms/h0104/actions/leave", data={"csrf": token}, headers={"hx-request": "true"})
+        assert "Tick the box" in unconfirmed.text
+    records = audit_lines(settings)
+    record = [r for r in records if r["what"] == "show_message"][0]
     assert record["who"] == "alice" and record["room"] == "h0104" and record["outcome"] == "no reply"
     assert record["request"]["text"] == "Back in 5 min" and "reply" not in record
+    # Refused actions are audited too: who tried what on which room, and why nothing was sent.
+    refused = [(r["what"], r["reply"]["message"]) for r in records if r.get("outcome") == "refused"]
+    assert [what for what, _ in refused][-3:] == ["show_message", "mute", "leave"]
+    assert refused[-3][1].startswith("Not sent:") and "not an action" in refused[-2][1] \
+        and "Tick the box" in refused[-1][1]
 
 
 def test_no_open_redirect_after_signing_in(server):
