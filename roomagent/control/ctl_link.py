@@ -18,7 +18,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from roomagent.control.paho_client import Credentials, new_client
+from roomagent.control.paho_client import FOLLOWER_RECEIVE_MAXIMUM, Credentials, new_client
 from roomagent.control.policy import BrokerAddress, classify_connect_error
 
 #: Closing waits at most this long for paho's thread (it may sit in a back-off sleep of up to 1 s).
@@ -60,7 +60,11 @@ class Link:
         client.on_message = self._on_message
         client.on_subscribe = self._on_ack
         client.on_publish = lambda _c, _u, mid, reason, _p: self._ack(mid).put([reason])
-        client.connect_async(self.address.host, self.address.port, keepalive=30)
+        # `ctl status --all` follows every room: without its own window the shipped per-client limits drop
+        # all but ~120 retained messages (see FOLLOWER_RECEIVE_MAXIMUM).
+        props = Properties(PacketTypes.CONNECT)
+        props.ReceiveMaximum = FOLLOWER_RECEIVE_MAXIMUM
+        client.connect_async(self.address.host, self.address.port, keepalive=30, properties=props)
         self.client = client
         client.loop_start()
         broker = f"{self.address.host}:{self.address.port}"

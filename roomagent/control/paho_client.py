@@ -12,6 +12,15 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+#: MQTT 5 Receive Maximum a program that follows every room announces (the fleet dashboard,
+#: ``ctl status --all``): how many QoS 1 messages the broker may have in flight to it at once. A subscription to ``+/availability`` and ``+/state`` brings two retained messages per room
+#: at once; with the broker's default window (``max_inflight_messages``, 20 in the shipped config) the rest
+#: must fit ``max_queued_messages`` (100) and everything beyond is dropped — the dashboard knew 123 of 303
+#: rooms. mosquitto 2.x takes a v5 client's own Receive Maximum instead of ``max_inflight_messages``
+#: (src/property_broker.c), so such a program asks for the protocol's largest window: 2 x MAX_ROOMS
+#: retained messages fit, whatever the broker's per-client queue. paho acknowledges each message as soon as
+#: ``on_message`` returned (it only hands the message to the event loop), so the window stays short.
+FOLLOWER_RECEIVE_MAXIMUM = 65535
 
 @dataclass(frozen=True, slots=True)
 class Credentials:

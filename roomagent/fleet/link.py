@@ -26,22 +26,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from roomagent.control.client import credentials_of, dumps, retire
-from roomagent.control.paho_client import new_client
+from roomagent.control.paho_client import FOLLOWER_RECEIVE_MAXIMUM, new_client
 from roomagent.control.policy import BrokerAddress, Topics, classify_connack, classify_connect_error
 from roomagent.core.commands import ErrorCode
 from roomagent.profile import MqttSection
 
 log = logging.getLogger("roomagent.fleet.mqtt")
 
-#: MQTT 5 Receive Maximum the dashboard announces: how many QoS 1 messages the broker may have in flight
-#: to it at once. A subscription to ``+/availability`` and ``+/state`` brings two retained messages per room
-#: at once; with the broker's default window (``max_inflight_messages``, 20 in the shipped config) the rest
-#: must fit ``max_queued_messages`` (100) and everything beyond is dropped — the dashboard knew 123 of 303
-#: rooms. mosquitto 2.x takes a v5 client's own Receive Maximum instead of ``max_inflight_messages``
-#: (src/property_broker.c), so the dashboard asks for the protocol's largest window: 2 x MAX_ROOMS
-#: retained messages fit, whatever the broker's per-client queue. paho acknowledges each message as soon as
-#: ``on_message`` returned (it only hands the message to the event loop), so the window stays short.
-RECEIVE_MAXIMUM = 65535
 
 #: paho's reconnect back-off: first retry after 1 s (a broker restart), at most every 30 s after that.
 RECONNECT_MIN_S = 1
@@ -89,7 +80,7 @@ class FleetLink:
         client.on_publish = self._on_publish
         client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
         props = Properties(PacketTypes.CONNECT)
-        props.ReceiveMaximum = RECEIVE_MAXIMUM
+        props.ReceiveMaximum = FOLLOWER_RECEIVE_MAXIMUM
         client.connect_async(address.host, address.port, self.settings.keepalive_s, clean_start=True,
                              properties=props)
         self._client = client
