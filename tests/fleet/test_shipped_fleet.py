@@ -7,6 +7,8 @@ must drop nothing for it."""
 from __future__ import annotations
 
 import resource
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -17,7 +19,7 @@ from roomagent.serving import run_in_thread
 from tests.bench.fleet_sim import DASHBOARD_USER, TILE, SimFleet, known_with_state
 from tests.control.broker import GUARD_S
 from tests.fleet.conftest import make_settings, signed_in
-from tests.security.shipped import ShippedBroker
+from tests.security.shipped import CONTROLLER, ShippedBroker, secret_file
 
 ROOMS = [f"r{i:04d}" for i in range(1000)]
 DASHBOARD_PASSWORD = "pw-fleet-dashboard"
@@ -60,3 +62,16 @@ def test_the_dashboard_learns_all_1000_rooms_with_state_on_the_shipped_broker(sh
             f"{known} of {len(ROOMS)} rooms known with state"
     dropped = [line for line in shipped.log if f"dropped for client {DASHBOARD_USER}" in line]
     assert dropped == []
+
+
+def test_ctl_status_lists_all_1000_rooms_on_the_shipped_broker(shipped):
+    """``roomagent ctl status --all`` follows every room too: without its own Receive Maximum the shipped
+    per-client limits left it 120 of 1,000 rooms."""
+    login = ["--broker", shipped.url, "--username", CONTROLLER, "--password-file",
+             str(secret_file(shipped.workdir, CONTROLLER)), "--ca-file", str(shipped.certs.ca)]
+    ctl = subprocess.run([sys.executable, "-m", "roomagent", "ctl", *login, "status", "--all"],
+                         capture_output=True, text=True, timeout=GUARD_S, check=False)
+    assert ctl.returncode == 0, ctl.stderr
+    listed = {line.split()[0] for line in ctl.stdout.splitlines()[1:] if line.strip()}
+    assert set(ROOMS) <= listed, f"{len(set(ROOMS) & listed)} of {len(ROOMS)} rooms listed"
+    assert [line for line in shipped.log if f"dropped for client {CONTROLLER}" in line] == []
