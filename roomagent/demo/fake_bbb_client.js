@@ -9,6 +9,8 @@
   const enc = encodeURIComponent;
   // The real client shows its "meeting has ended" modal for a moment before it leaves.
   const ENDED_REDIRECT_MS = 1500;
+  // The real mute toggle flips only when the server confirmed the change (a round trip), not on click.
+  const MUTE_CONFIRM_MS = 150;
 
   const JSON_HEADERS = {"Content-Type": "application/json"};
   let sending = Promise.resolve();
@@ -32,17 +34,28 @@
   function setupAudio(info, box) {
     const ud = info.userdata || {};
     const mic = ud.bbb_auto_join_audio === "true" && ud.bbb_listen_only_mode !== "true";
+    // Fake-only knob (userdata-fake_audio_locked=true): the toggle rendered disabled, as BBB renders it
+    // while audio is locked or a change is in flight (disabled={disabled || isAudioLocked}); a disabled
+    // button ignores click(), so nothing happens.
+    const locked = ud.fake_audio_locked === "true";
     let muted = false;
     function draw() {
       // Re-created, not relabelled: like a React re-render, an old element reference goes stale.
-      if (!mic) box.replaceChildren(button("joinAudio", "Join audio"));
-      else if (muted) box.replaceChildren(button("unmuteMicButton", "Unmute"));
-      else box.replaceChildren(button("muteMicButton", "Mute"));
+      let b;
+      if (!mic) b = button("joinAudio", "Join audio");
+      else if (muted) b = button("unmuteMicButton", "Unmute");
+      else b = button("muteMicButton", "Mute");
+      if (mic && locked) b.disabled = true;
+      box.replaceChildren(b);
+    }
+    function toggle(want) {
+      // Logged when the toggle flips (the server's confirmation), so a test that saw the record sees the button.
+      setTimeout(() => { muted = want; draw(); record(want ? "mute" : "unmute"); }, MUTE_CONFIRM_MS);
     }
     box.addEventListener("click", (ev) => {
       const test = ev.target.closest("button") && ev.target.closest("button").dataset.test;
-      if (test === "muteMicButton") { muted = true; draw(); record("mute"); }
-      else if (test === "unmuteMicButton") { muted = false; draw(); record("unmute"); }
+      if (test === "muteMicButton") toggle(true);
+      else if (test === "unmuteMicButton") toggle(false);
       else if (test === "joinAudio") record("join_audio_clicked");
     });
     draw();
