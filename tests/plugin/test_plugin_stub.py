@@ -157,3 +157,50 @@ def test_reloads_mute_the_teacher_once(browser: Browser, fake_bbb: FakeBbb, stub
     expect(page.locator('[data-test="roomagentTeacherMuted"]')).to_have_count(0)
     assert len([r for r in fake_bbb.records("mute") if r["token"] == token]) == 1
     page.context.close()
+
+
+def test_locked_microphone_is_reported_not_muted(browser: Browser, fake_bbb: FakeBbb, stub: StubInvite) -> None:
+    # The client renders the mute toggle disabled (audio locked, or a change in flight): click() does nothing.
+    fake_bbb.create("stub-6")
+    page = open_client(browser, fake_bbb.join_url("stub-6", "Prof. Eve", "MODERATOR",
+                                                  **{"userdata-fake_audio_locked": "true"}))
+    token = page.evaluate("new URLSearchParams(location.search).get('sessionToken')")
+    page.click('[data-test="actionsButton"]')
+    menu_item(page, "Invite room").click()
+    page.click('[data-test="roomagentCreateCode"]')
+    expect(page.locator('[data-test="roomagentCode"]')).to_be_visible()
+    stub.join(stub.rooms[0]["invite"])
+    notice = page.locator('[data-test="roomagentTeacherMuted"]')
+    expect(notice).to_have_attribute("data-notice", "teacher.notMuted")
+    expect(notice).to_contain_text("your microphone could not be muted")
+    expect(page.locator('[data-test="muteMicButton"]')).to_be_disabled()
+    assert [r for r in fake_bbb.records("mute") if r["token"] == token] == []
+    page.context.close()
+
+
+IDENTITY_FAILURE = ("This BigBlueButton server's session check names no user, so the invite service cannot "
+                    "tell who you are.")
+
+
+@pytest.mark.parametrize(("failure", "shown"), [
+    # A code the plugin does not know: the service's own sentence.
+    ((502, {"error": {"code": "identity_unavailable", "message": IDENTITY_FAILURE}}),
+     f"Something went wrong: {IDENTITY_FAILURE}"),
+    # A code it knows: its own words, in the user's language.
+    ((502, {"error": {"code": "bbb_unavailable", "message": "BigBlueButton cannot be reached right now."}}),
+     "BigBlueButton could not confirm who you are right now."),
+    # No JSON at all (a proxy's error page): a sentence, not the status.
+    ((502, "<html><body><h1>502 Bad Gateway</h1></body></html>"),
+     "The invite service is not available right now."),
+])
+def test_service_failures_in_words_never_a_status(browser: Browser, fake_bbb: FakeBbb, stub: StubInvite,
+                                                  failure: tuple, shown: str) -> None:
+    stub.servers_failure = failure
+    fake_bbb.create("stub-7")
+    page = open_client(browser, fake_bbb.join_url("stub-7", "Prof. Flo", "MODERATOR"))
+    page.click('[data-test="actionsButton"]')
+    menu_item(page, "Invite room").click()
+    error = page.locator('[data-test="roomagentError"]')
+    expect(error).to_contain_text(shown)
+    assert "502" not in error.inner_text()
+    page.context.close()
