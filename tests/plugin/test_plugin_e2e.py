@@ -157,7 +157,8 @@ def test_invite_code_room_joins_layout_switched_from_the_plugin(browser: Browser
     # Applied in the room: both of its BBB sessions got the layout event.
     def switched() -> set[str]:
         records = fake_bbb.records("layout")[before:]
-        return {r["session_name"] for r in records if r.get("event") == "SET_ENFORCED_LAYOUT"}
+        # Each client generation hears its own event name (the early one only CHANGE_ENFORCED_LAYOUT).
+        return {r["session_name"] for r in records if r.get("event") in fake_bbb.generation.layout_events}
 
     assert wait_for(lambda: len(switched()) >= 2 and switched(), "both room sessions to switch") == {"main", "side"}
 
