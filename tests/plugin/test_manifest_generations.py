@@ -10,10 +10,15 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 
 from roomagent.demo.bbb_generations import EARLY, GENERATIONS, MIDDLE
 from roomagent.demo.bbb_manifest import make_absolute_url, parse_manifest, sdk_satisfies
+from roomagent.demo.fake_bbb import create_bbb_app
+from roomagent.invite.checksum import signed_query
+from roomagent.serving import run_in_thread
+from tests.plugin.conftest import BBB_SECRET
 
 SHIPPED = Path(__file__).resolve().parents[2] / "bbb-plugin" / "manifest.json"
 URL = "https://bbb.example.org/plugins/roomagent/manifest.json"
@@ -93,3 +98,27 @@ def test_a_required_setting_with_a_default_of_the_wrong_type_drops_the_plugin() 
     assert not load.ok and "invalid setting [inviteServiceUrl]" in load.load_failure_reason
     # A configured value of the right type makes it load.
     assert parse_manifest(URL, manifest, MIDDLE, {"inviteServiceUrl": "/roomagent-invite"}).ok
+
+
+def test_the_fake_loads_a_meetings_manifests_once_and_logs_every_outcome(plugin_dir: Path) -> None:
+    app = create_bbb_app(secret=BBB_SECRET, plugin_dir=plugin_dir)
+    running = run_in_thread(app, host="127.0.0.1")
+    try:
+        good, missing = f"{running.url}/plugins/roomagent/manifest.json", f"{running.url}/plugins/nothing.json"
+        query = signed_query("create", {"meetingID": "m-load", "name": "Load",
+                                        "pluginManifests": json.dumps([{"url": good}, {"url": missing}])}, BBB_SECRET)
+        httpx.get(f"{running.url}/bigbluebutton/api/create?{query}", timeout=5).raise_for_status()
+        join = signed_query("join", {"meetingID": "m-load", "fullName": "Ada", "role": "MODERATOR"}, BBB_SECRET)
+        with httpx.Client(base_url=running.url, timeout=5) as browser:
+            answer = browser.get(f"/bigbluebutton/api/join?{join}")
+            token = answer.headers["location"].split("sessionToken=")[1]
+            plugins = f"/_plugin_host/plugins?sessionToken={token}"
+            # Like GraphQL, only for the session's own browser (its JSESSIONID).
+            assert httpx.get(f"{running.url}{plugins}", timeout=5).status_code == 401
+            rows = [browser.get(plugins).json()["data"]["plugin"] for _ in range(2)]
+        assert rows[0] == rows[1] and [r["name"] for r in rows[0]] == ["roomagent"]
+        loads = app.state.fake.records("plugin_load")  # once per meeting, however often the page asks
+        assert [(r["manifest"], r["ok"]) for r in loads] == [(good, True), (missing, False)]
+        assert loads[1]["loadFailureReason"] == f"Error while fetching manifest {missing}: HTTP 404"
+    finally:
+        running.stop()
