@@ -38,6 +38,9 @@
     // while audio is locked or a change is in flight (disabled={disabled || isAudioLocked}); a disabled
     // button ignores click(), so nothing happens.
     const locked = ud.fake_audio_locked === "true";
+    // Fake-only knob (userdata-fake_mute_unconfirmed=true): the click goes out but the server never
+    // confirms, so the toggle does not flip (e.g. the voice call is still being set up).
+    const unconfirmed = ud.fake_mute_unconfirmed === "true";
     let muted = false;
     function draw() {
       // Re-created, not relabelled: like a React re-render, an old element reference goes stale.
@@ -49,6 +52,7 @@
       box.replaceChildren(b);
     }
     function toggle(want) {
+      if (unconfirmed) { record("mute_unconfirmed"); return; }
       // Logged when the toggle flips (the server's confirmation), so a test that saw the record sees the button.
       setTimeout(() => { muted = want; draw(); record(want ? "mute" : "unmute"); }, MUTE_CONFIRM_MS);
     }
