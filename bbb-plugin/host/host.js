@@ -105,9 +105,13 @@
     updatePlus();
   }
 
-  // BBB's own entries (a presenter's "Manage presentations", polls...) and the plugins' items: the real
-  // client renders "+" only when there is at least one (availableActions.length > 0).
-  function builtInActions() { return config.presenter ? ['Manage presentations'] : []; }
+  // BBB's own entries (actions-dropdown getAvailableActions: a presenter's "Manage presentations" and
+  // polls, a non-presenting moderator's "Take presenter") and the plugins' items: the real client
+  // renders "+" only when there is at least one (availableActions.length > 0). Inert stand-ins here.
+  function builtInActions() {
+    if (config.presenter) return ['Manage presentations', 'Start a poll'];
+    return config.role === 'MODERATOR' ? ['Take presenter'] : [];
+  }
 
   function pluginItemCount() {
     return Object.keys(actionItems).reduce(function (n, uuid) { return n + actionItems[uuid].length; }, 0);
