@@ -105,6 +105,20 @@ async def load_meeting_plugins(request: Request, meeting: FakeMeeting) -> list[P
     return loads
 
 
+async def meeting_plugins(request: Request, meeting: FakeMeeting) -> list[PluginLoad]:
+    """``meeting``'s plugin outcomes, loaded on the first call for this meeting (concurrent callers share
+    it). Upstream loads at ``create``; here the first client page's request does, unless ``create`` calls
+    this first."""
+    # Per app, not per module: every fake server keeps its own outcomes (one event loop, so no lock).
+    cache: dict[tuple[str, int], asyncio.Future] | None = getattr(request.app.state, "plugin_loads", None)
+    if cache is None:
+        cache = request.app.state.plugin_loads = {}
+    key = (meeting.meeting_id, meeting.create_time)
+    if key not in cache:
+        cache[key] = asyncio.ensure_future(load_meeting_plugins(request, meeting))
+    return await asyncio.shield(cache[key])
+
+
 def _stored_rows(loads: list[PluginLoad], keeps_failures: bool) -> list[dict[str, Any]]:
     # The oldest generations store only accepted plugins; the newest also rows with loadFailureReason
     # (which the client then skips).
@@ -123,14 +137,7 @@ async def _plugins(request: Request) -> Response:
     meeting = state.meetings.get(session.meeting)
     if meeting is None:
         return JSONResponse({"data": {"plugin": []}})
-    # Per app, not per module: every fake server keeps its own outcomes (one event loop, so no lock).
-    cache: dict[tuple[str, int], asyncio.Future] | None = getattr(request.app.state, "plugin_loads", None)
-    if cache is None:
-        cache = request.app.state.plugin_loads = {}
-    key = (meeting.meeting_id, meeting.create_time)
-    if key not in cache:
-        cache[key] = asyncio.ensure_future(load_meeting_plugins(request, meeting))
-    loads = await asyncio.shield(cache[key])
+    loads = await meeting_plugins(request, meeting)
     keeps = state.generation.manifest_parser == "lenient"
     return JSONResponse({"data": {"plugin": _stored_rows(loads, keeps)}})
 
