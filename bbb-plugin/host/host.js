@@ -5,13 +5,19 @@
  * (bigbluebutton-html5/imports/ui/components/plugins-engine) does for the parts the roomagent plugin
  * uses, through the same browser-level contract the SDK's plugin side speaks:
  *
- *  - loading: fetch each manifest of window.__FAKE_BBB__.pluginManifests, resolve
- *    javascriptEntrypointUrl and localesBaseUrl against the manifest's URL, create the plugin's API
- *    object in window.bbb_plugins[uuid] (pluginName, localesBaseUrl, getSessionToken and the setters),
- *    add a <div id=uuid> and a <script uuid=… pluginName=…>;
- *  - extensible areas: setActionButtonDropdownItems renders options/separators into a "+" menu
- *    ([data-test="actionsButton"]); setFloatingWindows creates one positioned box per window id and
- *    calls its contentFunction(element) once, unmounting the returned root when the window goes away;
+ *  - loading: the server fetched and judged the manifests (fake_bbb_plugins.py, as akka-apps'
+ *    Plugins.scala does); this asks for the stored rows (window.__FAKE_BBB__.pluginsUrl, the stand-in
+ *    for the client's GraphQL `plugin` query), skips rows with a loadFailureReason, creates each
+ *    plugin's API object in window.bbb_plugins[uuid] (pluginName, getSessionToken, the setters, and
+ *    localesBaseUrl only where the client generation passes it), adds a <div id=uuid> and a
+ *    <script uuid=… pluginName=… [integrity]>;
+ *  - extensible areas: every item's id is overwritten with its index (generateItemWithId) where the
+ *    generation does; setActionButtonDropdownItems renders options/separators into a "+" menu
+ *    ([data-test="actionsButton"], hidden while there is nothing in it; an option's dataTest becomes
+ *    data-test only where the generation renders it; tooltip is ignored, as upstream);
+ *    setFloatingWindows creates one positioned box (id = the item id, class floating-window-content)
+ *    per window and calls its contentFunction(element) once, unmounting the returned root when the
+ *    window goes away;
  *  - data hooks: answers PLUGIN_SUBSCRIBED_TO_BBB_CORE with BBB_CORE_SENT_NEW_DATA for
  *    Hooks::UseCurrentUser, Hooks::UseMeeting and the plugin-settings custom subscription
  *    (meeting_clientPluginSettings); other hooks stay "loading", as they would without data;
@@ -25,6 +31,15 @@
   'use strict';
 
   var config = window.__FAKE_BBB__ || {};
+  // The client generation's facts (roomagent/demo/bbb_generations.py), from the page's own config.
+  var GEN = (function generationFacts() {
+    var node = document.getElementById('fake-bbb-config');
+    try {
+      var facts = node && JSON.parse(node.textContent).generation;
+      if (facts) return facts;
+    } catch (error) { /* no config: the newest behaviour */ }
+    return { overwrites_item_ids: true, renders_data_test: true, passes_locales_base_url: true };
+  }());
   var EVENTS = {
     SENT: 'BBB_CORE_SENT_NEW_DATA',
     SUBSCRIBED: 'PLUGIN_SUBSCRIBED_TO_BBB_CORE',
@@ -75,7 +90,7 @@
   function buildActions() {
     var bar = el('div', { id: 'bbb-plugin-actions', style:
       'position:fixed;left:16px;bottom:12px;z-index:1000;font-family:"DejaVu Sans",sans-serif' });
-    plusButton = el('button', { 'data-test': 'actionsButton', 'aria-label': 'Actions', 'aria-haspopup': 'menu',
+    plusButton = el('button', { 'data-test': 'actionsButton', 'aria-label': 'Actions', 'aria-haspopup': 'menu', hidden: '',
       style: 'width:44px;height:44px;border-radius:50%;border:0;background:#0f70d7;color:#fff;'
         + 'font-size:26px;line-height:44px;cursor:pointer;box-shadow:0 2px 6px rgba(0,0,0,.4)' }, '+');
     menu = el('div', { role: 'menu', 'data-test': 'actionsDropdown', hidden: '', style:
@@ -87,21 +102,43 @@
     bar.appendChild(menu);
     bar.appendChild(plusButton);
     hostRoot().appendChild(bar);
+    updatePlus();
+  }
+
+  // BBB's own entries (actions-dropdown getAvailableActions: a presenter's "Manage presentations" and
+  // polls, a non-presenting moderator's "Take presenter") and the plugins' items: the real client
+  // renders "+" only when there is at least one (availableActions.length > 0). Inert stand-ins here.
+  function builtInActions() {
+    if (config.presenter) return ['Manage presentations', 'Start a poll'];
+    return config.role === 'MODERATOR' ? ['Take presenter'] : [];
+  }
+
+  function pluginItemCount() {
+    return Object.keys(actionItems).reduce(function (n, uuid) { return n + actionItems[uuid].length; }, 0);
+  }
+
+  function updatePlus() {
+    if (!plusButton) return;
+    if (builtInActions().length + pluginItemCount() > 0) plusButton.removeAttribute('hidden');
+    else { plusButton.setAttribute('hidden', ''); menu.setAttribute('hidden', ''); }
   }
 
   function renderMenu() {
     menu.replaceChildren();
-    // BBB's own entries come first; one inert stand-in so the menu looks like the real one.
-    menu.appendChild(el('div', { role: 'menuitem', 'aria-disabled': 'true', style: 'padding:8px 14px;color:#8b9aa8' },
-      'Manage presentations'));
+    builtInActions().forEach(function (label) {
+      menu.appendChild(el('div', { role: 'menuitem', 'aria-disabled': 'true', style: 'padding:8px 14px;color:#8b9aa8' },
+        label));
+    });
     Object.keys(actionItems).forEach(function (uuid) {
       actionItems[uuid].forEach(function (item) {
         if (item.type === SEPARATOR) {
           menu.appendChild(el('hr', { style: 'border:0;border-top:1px solid #d6dce3;margin:4px 0' }));
         } else if (item.type === OPTION && item.allowed !== false) {
-          var option = el('button', { role: 'menuitem', 'data-test': item.dataTest || item.id, title: item.tooltip || '',
-            style: 'display:block;width:100%;text-align:left;border:0;background:none;padding:8px 14px;'
-              + 'font-size:15px;cursor:pointer;color:#1c2733' }, item.label);
+          var attrs = { role: 'menuitem', style: 'display:block;width:100%;text-align:left;border:0;background:none;padding:8px 14px;'
+              + 'font-size:15px;cursor:pointer;color:#1c2733' };
+          // No title from tooltip (the client never uses it); data-test only where this client passes dataTest.
+          if (GEN.renders_data_test && item.dataTest) attrs['data-test'] = item.dataTest;
+          var option = el('button', attrs, item.label);
           option.addEventListener('click', function () {
             menu.setAttribute('hidden', '');
             item.onClick();
@@ -112,11 +149,17 @@
     });
   }
 
+  // generateItemWithId: the newer clients overwrite whatever id the plugin chose with the item's index.
+  function assignId(item, index, fallback) {
+    if (!item.setItemId) return;
+    if (GEN.overwrites_item_ids) item.setItemId(String(index));
+    else if (!item.id) item.setItemId(fallback + index);
+  }
+
   function setActionButtonDropdownItems(uuid, items) {
-    (items || []).forEach(function (item, index) {
-      if (!item.id && item.setItemId) item.setItemId(uuid + '-action-button-dropdown-' + index);
-    });
+    (items || []).forEach(function (item, index) { assignId(item, index, uuid + '-action-button-dropdown-'); });
     actionItems[uuid] = items || [];
+    updatePlus();
     if (menu && !menu.hasAttribute('hidden')) renderMenu();
   }
 
@@ -124,11 +167,11 @@
   function setFloatingWindows(uuid, windows) {
     var wanted = {};
     (windows || []).forEach(function (win, index) {
-      if (!win.id && win.setItemId) win.setItemId(uuid + '-floating-window-' + index);
+      assignId(win, index, uuid + '-floating-window-');
       var key = uuid + ':' + win.id;
       wanted[key] = true;
       if (floating[key]) return;
-      var box = el('div', { 'data-test': 'pluginFloatingWindow', 'data-window': win.id, style:
+      var box = el('div', { id: win.id, class: 'floating-window-content', style:
         'position:fixed;z-index:1001;top:' + win.top + 'px;left:' + win.left + 'px;border-radius:8px;'
           + 'background:' + (win.backgroundColor || '#fff') + ';box-shadow:' + (win.boxShadow || 'none') });
       hostRoot().appendChild(box);
@@ -197,10 +240,11 @@
     return new URLSearchParams(window.location.search).get('sessionToken') || config.sessionToken || undefined;
   }
 
-  function makeApi(uuid, manifest, localesBaseUrl) {
+  function makeApi(uuid, row) {
     var api = {
-      pluginName: manifest.name,
-      localesBaseUrl: localesBaseUrl,
+      pluginName: row.name,
+      // BbbPluginSdk.getPluginApi(uuid, name, localesBaseUrl): the oldest 3.0 client omits the third argument.
+      localesBaseUrl: GEN.passes_locales_base_url ? (row.localesBaseUrl || undefined) : undefined,
       mapOfPushEntryFunctions: {},
       getSessionToken: sessionToken,
       setActionButtonDropdownItems: function (items) { setActionButtonDropdownItems(uuid, items); },
@@ -215,37 +259,49 @@
     return 'plugin-' + Math.random().toString(16).slice(2);
   }
 
-  function load(manifestUrl) {
-    var absolute = new URL(manifestUrl, window.location.href).href;
-    return fetch(absolute, { credentials: 'omit' })
+  function loadRow(row) {
+    return new Promise(function (resolve) {
+      var uuid = newUuid();
+      window.bbb_plugins = window.bbb_plugins || {};
+      window.bbb_plugins[uuid] = makeApi(uuid, row);
+      hostRoot().appendChild(el('div', { id: uuid, 'data-plugin': row.name }));
+      var script = document.createElement('script');
+      script.src = row.javascriptEntrypointUrl;
+      script.setAttribute('uuid', uuid);
+      script.setAttribute('pluginName', row.name);
+      if (row.javascriptEntrypointIntegrity) script.setAttribute('integrity', row.javascriptEntrypointIntegrity);
+      script.onload = function () { resolve(1); };
+      script.onerror = function () { console.error('[plugin-host] could not load ' + row.javascriptEntrypointUrl); resolve(0); };
+      document.head.appendChild(script);
+    });
+  }
+
+  function loadPlugins() {
+    var url = config.pluginsUrl + '?sessionToken=' + encodeURIComponent(config.sessionToken || '');
+    return fetch(url, { credentials: 'same-origin' })
       .then(function (response) {
-        if (!response.ok) throw new Error('manifest ' + absolute + ': HTTP ' + response.status);
+        if (!response.ok) throw new Error('plugin list: HTTP ' + response.status);
         return response.json();
       })
-      .then(function (manifest) {
-        var uuid = newUuid();
-        var entry = new URL(manifest.javascriptEntrypointUrl, absolute).href;
-        var locales = manifest.localesBaseUrl
-          ? new URL(manifest.localesBaseUrl, absolute).href.replace(/\/+$/, '') : undefined;
-        window.bbb_plugins = window.bbb_plugins || {};
-        window.bbb_plugins[uuid] = makeApi(uuid, manifest, locales);
-        var container = el('div', { id: uuid, 'data-plugin': manifest.name });
-        hostRoot().appendChild(container);
-        var script = document.createElement('script');
-        script.src = entry;
-        script.setAttribute('uuid', uuid);
-        script.setAttribute('pluginName', manifest.name);
-        script.onload = function () { document.documentElement.setAttribute('data-plugins-loaded', 'true'); };
-        script.onerror = function () { console.error('[plugin-host] could not load ' + entry); };
-        document.head.appendChild(script);
+      .then(function (answer) {
+        var rows = ((answer && answer.data && answer.data.plugin) || []).filter(function (row) {
+          if (row.loadFailureReason) console.warn('[plugin-host] not loading ' + row.name + ': ' + row.loadFailureReason);
+          return !row.loadFailureReason && row.javascriptEntrypointUrl;
+        });
+        return Promise.all(rows.map(loadRow));
       })
-      .catch(function (error) { console.error('[plugin-host] ' + error); });
+      .catch(function (error) { console.error('[plugin-host] ' + error); return []; })
+      .then(function (loaded) {
+        // How many plugin scripts ran (a test hook; "0" when the server dropped every manifest).
+        var count = loaded.reduce(function (a, b) { return a + b; }, 0);
+        document.documentElement.setAttribute('data-plugins-loaded', String(count));
+      });
   }
 
   function start() {
     buildActions();
     window.dispatchEvent(new CustomEvent(EVENTS.MEETING_STATUS, { detail: { data: { userCurrentlyInMeeting: true } } }));
-    (config.pluginManifests || []).forEach(function (m) { load(typeof m === 'string' ? m : m.url); });
+    if (config.pluginsUrl) loadPlugins();
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -54,7 +54,7 @@ export class InviteClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
-      throw new InviteServiceError('network', String(error));
+      throw new InviteServiceError('network', error instanceof Error ? error.message : '');
     }
     let data: unknown = null;
     try {
@@ -63,15 +63,19 @@ export class InviteClient {
       data = null;
     }
     if (!response.ok) {
-      const detail = (data as { error?: { code?: string; message?: string } } | null)?.error;
+      // The service's own {error:{code,message}}; anything else (nginx's HTML 502 page, a proxy's text)
+      // has no sentence for the user: the code says "unavailable" and the message stays empty.
+      const detail = (data as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+      const code = typeof detail?.code === 'string' && detail.code ? detail.code : 'unavailable';
+      const message = typeof detail?.message === 'string' ? detail.message : '';
       throw new InviteServiceError(
-        detail?.code || 'unknown',
-        detail?.message || `HTTP ${response.status}`,
+        code,
+        message,
         response.status,
         retryAfterSeconds(response.headers.get('Retry-After')),
       );
     }
-    if (data === null) throw new InviteServiceError('unknown', 'The invite service sent no JSON.', response.status);
+    if (data === null) throw new InviteServiceError('unavailable', '', response.status);
     return data as T;
   }
 

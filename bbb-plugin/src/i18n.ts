@@ -1,5 +1,6 @@
-/** Texts: the locale the SDK fetched (en/de), falling back to the bundled English. */
+/** Texts: the locale the SDK fetched (en/de) over the bundled copy of the client's locale, then English. */
 import english from '../locales/en.json';
+import german from '../locales/de.json';
 import { InviteServiceError } from './api';
 import type { ReplyError } from './types';
 
@@ -7,6 +8,14 @@ export type Messages = Record<string, string>;
 export type Translate = (key: string, vars?: Record<string, string | number>) => string;
 
 const FALLBACK: Messages = english;
+/** Bundled too, because the oldest 3.0 client gives the SDK no localesBaseUrl to fetch them from. */
+const BUNDLED: Record<string, Messages> = { en: english, de: german };
+
+/** The bundled texts for ``locale`` (``de-DE`` → ``de``), or none. */
+export function bundledMessages(locale: string | undefined): Messages {
+  const language = (locale ?? '').split(/[-_]/)[0].toLowerCase();
+  return BUNDLED[language] ?? {};
+}
 
 export function makeTranslate(messages: Messages): Translate {
   return (key, vars) => {
@@ -24,16 +33,17 @@ function known(key: string): boolean {
   return key in FALLBACK;
 }
 
-/** An invite-service failure in the user's words (the contract's codes, else the service's sentence). */
+/** An invite-service failure in the user's words: the contract's codes in the user's language, else the
+ * service's own sentence, else a generic sentence (never a bare status code). */
 export function serviceErrorText(t: Translate, error: unknown): string {
   if (error instanceof InviteServiceError) {
     const key = `error.${error.code}`;
     if (known(key)) {
       return t(key, { message: error.message, seconds: error.retryAfter ?? 60 });
     }
-    return t('error.unknown', { message: error.message });
+    return error.message ? t('error.unknown', { message: error.message }) : t('error.generic');
   }
-  return t('error.unknown', { message: String(error) });
+  return t('error.generic');
 }
 
 /** A room's refusal (reply ``status: "error"``) in the user's words. */

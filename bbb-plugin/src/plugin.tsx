@@ -10,7 +10,7 @@ import {
 } from 'bigbluebutton-html-plugin-sdk';
 import type { PluginApi } from 'bigbluebutton-html-plugin-sdk';
 import { InviteClient } from './api';
-import { makeTranslate } from './i18n';
+import { bundledMessages, makeTranslate } from './i18n';
 import { Store, useStore } from './store';
 import type { PluginState, PluginStore } from './store';
 import { installStyles } from './styles';
@@ -24,6 +24,8 @@ export const DEFAULT_SERVICE_URL = '/roomagent-invite';
 export const POLL_ACTIVE_MS = 2000;
 /** ``GET /room`` otherwise, so a room invited by another moderator still shows up. */
 export const POLL_IDLE_MS = 10000;
+/** Our floating window's id as we ask for it; newer clients overwrite it with the item's index
+ * (generateItemWithId), so nothing may look it up in the page. */
 const WINDOW_ID = 'roomagent-window';
 
 /** What must survive a reload of the client page (same BBB session only): this user's invites and
@@ -111,7 +113,10 @@ export function RoomagentPlugin({ uuid, pluginName }: Props): null {
   useEffect(() => installStyles(), []);
   useEffect(() => saveList(INVITES_KEY, sessionToken, state.myInvites), [state.myInvites]);
   useEffect(() => saveList(MUTED_KEY, sessionToken, state.mutedFor), [state.mutedFor]);
-  useEffect(() => store.set({ messages: locale?.messages ?? {} }), [locale?.messages]);
+  // The SDK fetches <localesBaseUrl>/<locale>.json only where the client passed localesBaseUrl (not the
+  // oldest 3.0 client): the bundled texts of the client's locale stand in, the fetched ones override them.
+  useEffect(() => store.set({ messages: { ...bundledMessages(locale?.currentLocale), ...(locale?.messages ?? {}) } }),
+    [locale?.messages, locale?.currentLocale]);
   useEffect(() => store.set({ client: new InviteClient(baseUrl, sessionToken) }), [baseUrl, sessionToken]);
   useEffect(() => (isModerator ? startPolling(store) : undefined), [isModerator, state.client]);
 
@@ -124,21 +129,21 @@ export function RoomagentPlugin({ uuid, pluginName }: Props): null {
     if (fresh.length === 0) return;
     const toMute = fresh.map((room) => room.invite)
       .filter((invite) => state.myInvites.includes(invite) && !state.mutedFor.includes(invite));
-    const mine = toMute.length > 0;
-    const notice = mine ? muteTeacher() : state.notice;
+    // Marked at once, so a re-render while the client confirms the mute does not click a second time.
     store.set((current) => ({
       seenJoined: [...current.seenJoined, ...fresh.map((room) => room.invite)],
       mutedFor: [...current.mutedFor, ...toMute],
       controlOpen: true,
-      notice,
     }));
-    if (mine && notice) {
+    if (toMute.length === 0) return;
+    muteTeacher().then((notice) => {
+      store.set({ notice });
       pluginApi.uiCommands?.notification.send({
-        message: t(notice),
+        message: makeTranslate(store.get().messages)(notice),
         icon: 'mute',
-        type: NotificationTypeUiCommand.INFO,
+        type: notice === 'teacher.notMuted' ? NotificationTypeUiCommand.WARNING : NotificationTypeUiCommand.INFO,
       });
-    }
+    });
   }, [joined.map((room) => room.invite).join(' ')]);
 
   const hasJoined = joined.length > 0;

@@ -5,7 +5,7 @@ import { InviteClient } from './api';
 import type { Messages } from './i18n';
 import type { RoomEntry } from './types';
 
-export type NoticeKey = 'teacher.muted' | 'teacher.alreadyMuted' | 'teacher.noAudio';
+export type NoticeKey = 'teacher.muted' | 'teacher.alreadyMuted' | 'teacher.noAudio' | 'teacher.notMuted';
 
 export interface PluginState {
   client: InviteClient;

@@ -9,6 +9,8 @@
   const enc = encodeURIComponent;
   // The real client shows its "meeting has ended" modal for a moment before it leaves.
   const ENDED_REDIRECT_MS = 1500;
+  // The real mute toggle flips only when the server confirmed the change (a round trip), not on click.
+  const MUTE_CONFIRM_MS = 150;
 
   const JSON_HEADERS = {"Content-Type": "application/json"};
   let sending = Promise.resolve();
@@ -32,17 +34,30 @@
   function setupAudio(info, box) {
     const ud = info.userdata || {};
     let mic = ud.bbb_auto_join_audio === "true" && ud.bbb_listen_only_mode !== "true";
+    // Fake-only knob (userdata-fake_audio_locked=true): the toggle rendered disabled, as BBB renders it
+    // while audio is locked or a change is in flight (disabled={disabled || isAudioLocked}); a disabled
+    // button ignores click(), so nothing happens.
+    const locked = ud.fake_audio_locked === "true";
+    // Fake-only knob (userdata-fake_mute_unconfirmed=true): the click goes out but the server never
+    // confirms, so the toggle does not flip (e.g. the voice call is still being set up).
+    const unconfirmed = ud.fake_mute_unconfirmed === "true";
     let muted = false;
     function draw() {
       // Re-created, not relabelled: like a React re-render, an old element reference goes stale.
-      if (!mic) box.replaceChildren(button("joinAudio", "Join audio"));
-      else box.replaceChildren(muted ? button("unmuteMicButton", "Unmute") : button("muteMicButton", "Mute"),
-                               button("leaveAudio", "Leave audio"));
+      if (!mic) { box.replaceChildren(button("joinAudio", "Join audio")); return; }
+      const b = muted ? button("unmuteMicButton", "Unmute") : button("muteMicButton", "Mute");
+      if (locked) b.disabled = true;
+      box.replaceChildren(b, button("leaveAudio", "Leave audio"));
+    }
+    function toggle(want) {
+      if (unconfirmed) { record("mute_unconfirmed"); return; }
+      // Logged when the toggle flips (the server's confirmation), so a test that saw the record sees the button.
+      setTimeout(() => { muted = want; draw(); record(want ? "mute" : "unmute"); }, MUTE_CONFIRM_MS);
     }
     box.addEventListener("click", (ev) => {
       const test = ev.target.closest("button") && ev.target.closest("button").dataset.test;
-      if (test === "muteMicButton") { muted = true; draw(); record("mute"); }
-      else if (test === "unmuteMicButton") { muted = false; draw(); record("unmute"); }
+      if (test === "muteMicButton") toggle(true);
+      else if (test === "unmuteMicButton") toggle(false);
       else if (test === "joinAudio") { mic = true; muted = false; draw(); record("join_audio_clicked"); }
       else if (test === "leaveAudio") { mic = false; draw(); record("leave_audio"); }
     });

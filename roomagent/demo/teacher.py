@@ -83,7 +83,8 @@ class TeacherScript(QObject):
 
     def start(self) -> None:
         """Begin once the page has its "+" button."""
-        self._when("actionsButton", "!!el", self._open_menu)
+        # The client shows "+" only once the plugin has put an item in it.
+        self._when("actionsButton", "el && !el.hidden", self._open_menu)
 
     def _when(self, test: str, what: str, then: Callable[[object], None], polls: int = 0) -> None:
         def seen(value: object) -> None:
@@ -102,7 +103,10 @@ class TeacherScript(QObject):
 
     def _open_menu(self, _value: object) -> None:
         print("demo (teacher): + → Invite room", flush=True)
-        self._click("actionsButton", lambda _v: self._click("roomagentInviteItem", self._dialog))
+        # The item by its text, as a person finds it: its dataTest is not rendered by every BBB 3.0 client.
+        item = ("el && ((b) => b && (b.click(), true))([...el.querySelectorAll('[role=menuitem]')]"
+                ".find((b) => b.textContent.trim() === 'Invite room'))")
+        self._click("actionsButton", lambda _v: self._when("actionsDropdown", item, self._dialog))
 
     def _dialog(self, _value: object) -> None:
         def shown(_v: object) -> None:

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from starlette.applications import Starlette
 
+from roomagent.demo.bbb_generations import GENERATIONS, BbbGeneration
 from roomagent.demo.fake_bbb import create_bbb_app
 from roomagent.invite.checksum import signed_query
 from roomagent.serving import RunningServer, run_in_thread
@@ -53,6 +54,7 @@ class FakeBbb:
         self.running = running
         self.app = app
         self.url = running.url
+        self.generation: BbbGeneration = app.state.fake.generation
 
     @property
     def manifest_url(self) -> str:
@@ -66,10 +68,10 @@ class FakeBbb:
         assert "<returncode>SUCCESS</returncode>" in response.text, response.text
         return response.text
 
-    def create(self, meeting: str, name: str = "Physics 101") -> None:
-        """Create ``meeting`` with the roomagent plugin."""
+    def create(self, meeting: str, name: str = "Physics 101", manifest_url: str | None = None) -> None:
+        """Create ``meeting`` with the roomagent plugin (or the manifest at ``manifest_url``)."""
         self.api("create", meetingID=meeting, name=name,
-                 pluginManifests=json.dumps([{"url": self.manifest_url}]))
+                 pluginManifests=json.dumps([{"url": manifest_url or self.manifest_url}]))
 
     def join_url(self, meeting: str, full_name: str, role: str, **extra: str) -> str:
         """A signed join URL for a person in ``meeting`` (the teacher joins with a microphone)."""
@@ -81,22 +83,30 @@ class FakeBbb:
         return self.app.state.fake.records(kind)
 
 
-@pytest.fixture(scope="module")
-def fake_bbb(plugin_dir: Path) -> Iterator[FakeBbb]:
-    """The fake BBB serving the built plugin and the host shim; ``app.state.invite_base`` is set by tests."""
-    app = create_bbb_app(secret=BBB_SECRET, plugin_dir=plugin_dir)
+@pytest.fixture(scope="module", params=list(GENERATIONS))
+def fake_bbb(plugin_dir: Path, request: pytest.FixtureRequest) -> Iterator[FakeBbb]:
+    """The fake BBB serving the built plugin and the host shim, once per upstream generation (each test
+    of a module runs against every generation, one server each); ``app.state.invite_base`` is set by tests."""
+    app = create_bbb_app(secret=BBB_SECRET, plugin_dir=plugin_dir, generation=request.param)
     running = run_in_thread(app, host="127.0.0.1")
     yield FakeBbb(running, app)
     running.stop()
 
 
-def open_client(browser: Browser, url: str, locale: str = "en-US") -> Page:
-    """A fresh browser context (own cookies) on ``url``, the client page up and the plugin loaded."""
+def open_client(browser: Browser, url: str, locale: str = "en-US", plugins: int = 1) -> Page:
+    """A fresh browser context (own cookies) on ``url``, the client page up and ``plugins`` plugins loaded."""
     context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(UI_TIMEOUT_MS)
     page.goto(url)
     page.wait_for_selector("html[data-plugins-loaded]", state="attached")
+    assert page.get_attribute("html", "data-plugins-loaded") == str(plugins)
     page.wait_for_selector("main#layout")
     return page
+
+
+def menu_item(page: Page, label: str):
+    """A plugin's "+" menu option, found as a user finds it: by its text. Neither its id (the client
+    overwrites it) nor its ``dataTest`` (the oldest 3.0 client drops it) survives every generation."""
+    return page.get_by_role("menuitem", name=label, exact=True)
 

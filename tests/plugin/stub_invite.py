@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 SERVERS = [
@@ -45,6 +45,8 @@ class StubInvite:
         self.tokens: list[str] = []
         self.directory_down = False
         self.rate_limited = False
+        #: ``(status, body)`` that GET /servers answers instead: a dict as JSON, a str as HTML (a proxy's page).
+        self.servers_failure: tuple[int, dict[str, Any] | str] | None = None
         self.app = Starlette(routes=[
             Route("/servers", self._servers),
             Route("/invites", self._invites, methods=["POST"]),
@@ -59,8 +61,11 @@ class StubInvite:
             room.update(status="joined", room={"id": "h0104", "name": "Lecture Hall 1"},
                         state={**ROOM_STATE, "sources": [dict(s) for s in ROOM_STATE["sources"]]})
 
-    async def _servers(self, request: Request) -> JSONResponse:
+    async def _servers(self, request: Request) -> Response:
         self.tokens.append(request.headers.get("x-session-token", ""))
+        if self.servers_failure is not None:
+            status, body = self.servers_failure
+            return JSONResponse(body, status_code=status) if isinstance(body, dict) else HTMLResponse(body, status)
         if self.directory_down:
             return _error(502, "directory_unavailable", "The directory cannot be reached.")
         q = request.query_params

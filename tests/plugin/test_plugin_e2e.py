@@ -33,7 +33,7 @@ from roomagent.invite.settings import InviteSettings
 from roomagent.serving import free_port
 from tests.control.broker import Mosquitto
 from tests.e2e.xvfb import wait_for
-from tests.plugin.conftest import BBB_SECRET, FakeBbb, open_client
+from tests.plugin.conftest import BBB_SECRET, FakeBbb, menu_item, open_client
 
 #: Failure guard: the agent starts Chromium for two screens and joins the fake BBB (seconds here).
 JOIN_TIMEOUT_MS = 90_000
@@ -110,7 +110,7 @@ def test_invite_code_room_joins_layout_switched_from_the_plugin(browser: Browser
     page = open_client(browser, fake_bbb.join_url("plugin-e2e", "Prof. Ada Lovelace", "MODERATOR"))
 
     page.click('[data-test="actionsButton"]')
-    page.click('[data-test="roomagentInviteItem"]')
+    menu_item(page, "Invite room").click()
     # The directory's own list, through the invite service: the default institution, its URL to confirm.
     expect(page.locator('[data-test="roomagentServerUrl"]')).to_contain_text(chain.directory_url)
     expect(page.locator('[data-test="roomagentServer-uni-a"]')).to_contain_text("University A")
@@ -157,7 +157,8 @@ def test_invite_code_room_joins_layout_switched_from_the_plugin(browser: Browser
     # Applied in the room: both of its BBB sessions got the layout event.
     def switched() -> set[str]:
         records = fake_bbb.records("layout")[before:]
-        return {r["session_name"] for r in records if r.get("event") == "SET_ENFORCED_LAYOUT"}
+        # Each client generation hears its own event name (the early one only CHANGE_ENFORCED_LAYOUT).
+        return {r["session_name"] for r in records if r.get("event") in fake_bbb.generation.layout_events}
 
     assert wait_for(lambda: len(switched()) >= 2 and switched(), "both room sessions to switch") == {"main", "side"}
 

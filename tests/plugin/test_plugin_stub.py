@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from roomagent.serving import run_in_thread
-from tests.plugin.conftest import FakeBbb, open_client
+from tests.plugin.conftest import UI_TIMEOUT_MS, FakeBbb, menu_item, open_client
 from tests.plugin.stub_invite import StubInvite
 
 
@@ -33,7 +33,7 @@ def test_invite_then_room_control(browser: Browser, fake_bbb: FakeBbb, stub: Stu
     fake_bbb.create("stub-1")
     page = open_client(browser, fake_bbb.join_url("stub-1", "Prof. Ada", "MODERATOR"))
     page.click('[data-test="actionsButton"]')
-    page.click('[data-test="roomagentInviteItem"]')
+    menu_item(page, "Invite room").click()
 
     # The default institution is preselected and its URL shown to confirm.
     expect(page.locator('[data-test="roomagentServerUrl"]')).to_contain_text("https://dir.uni-a.example")
@@ -87,8 +87,7 @@ def test_directory_down_in_words_german(browser: Browser, fake_bbb: FakeBbb, stu
     fake_bbb.create("stub-2")
     page = open_client(browser, fake_bbb.join_url("stub-2", "Prof. Bea", "MODERATOR"), locale="de-DE")
     page.click('[data-test="actionsButton"]')
-    expect(page.locator('[data-test="roomagentInviteItem"]')).to_have_text("Raum einladen")
-    page.click('[data-test="roomagentInviteItem"]')
+    menu_item(page, "Raum einladen").click()
     expect(page.locator('[data-test="roomagentError"]')).to_have_text(
         "Das Raumverzeichnis ist gerade nicht erreichbar. Versuchen Sie es gleich noch einmal.")
     expect(page.locator('[data-test="roomagentCreateCode"]')).to_be_disabled()
@@ -99,9 +98,9 @@ def test_directory_down_in_words_german(browser: Browser, fake_bbb: FakeBbb, stu
 def test_viewer_gets_no_invite_item(browser: Browser, fake_bbb: FakeBbb, stub: StubInvite) -> None:
     fake_bbb.create("stub-3")
     page = open_client(browser, fake_bbb.join_url("stub-3", "Student", "VIEWER"))
-    page.click('[data-test="actionsButton"]')
-    expect(page.locator('[data-test="actionsDropdown"]')).to_be_visible()
-    expect(page.locator('[data-test="roomagentInviteItem"]')).to_have_count(0)
+    # The plugin offers a viewer nothing, so the client shows no "+" at all (availableActions is empty).
+    expect(page.locator('[data-test="actionsButton"]')).to_be_hidden()
+    expect(menu_item(page, "Invite room")).to_have_count(0)
     page.context.close()
 
 
@@ -109,7 +108,7 @@ def test_search_pages_and_rate_limit_in_words(browser: Browser, fake_bbb: FakeBb
     fake_bbb.create("stub-4")
     page = open_client(browser, fake_bbb.join_url("stub-4", "Prof. Cy", "MODERATOR"))
     page.click('[data-test="actionsButton"]')
-    page.click('[data-test="roomagentInviteItem"]')
+    menu_item(page, "Invite room").click()
     expect(page.locator('[data-test="roomagentPage"]')).to_have_text("Page 1 of 2")
     page.fill('[data-test="roomagentServerSearch"]', "institute")
     expect(page.locator('[data-test="roomagentServer-uni-a"]')).to_have_count(0)
@@ -138,7 +137,7 @@ def test_reloads_mute_the_teacher_once(browser: Browser, fake_bbb: FakeBbb, stub
     page = open_client(browser, fake_bbb.join_url("stub-5", "Prof. Dee", "MODERATOR"))
     token = page.evaluate("new URLSearchParams(location.search).get('sessionToken')")
     page.click('[data-test="actionsButton"]')
-    page.click('[data-test="roomagentInviteItem"]')
+    menu_item(page, "Invite room").click()
     page.click('[data-test="roomagentCreateCode"]')
     expect(page.locator('[data-test="roomagentCode"]')).to_be_visible()
 
@@ -157,4 +156,60 @@ def test_reloads_mute_the_teacher_once(browser: Browser, fake_bbb: FakeBbb, stub
     expect(page.locator('[data-test="muteMicButton"]')).to_be_visible()
     expect(page.locator('[data-test="roomagentTeacherMuted"]')).to_have_count(0)
     assert len([r for r in fake_bbb.records("mute") if r["token"] == token]) == 1
+    page.context.close()
+
+
+@pytest.mark.parametrize("knob", [
+    # The client renders the mute toggle disabled (audio locked, or a change in flight): click() does nothing.
+    "fake_audio_locked",
+    # The click goes out but the server never confirms it: the toggle does not flip.
+    "fake_mute_unconfirmed",
+])
+def test_a_mute_that_did_not_happen_is_reported_not_muted(browser: Browser, fake_bbb: FakeBbb, stub: StubInvite,
+                                                          knob: str) -> None:
+    fake_bbb.create("stub-6")
+    page = open_client(browser, fake_bbb.join_url("stub-6", "Prof. Eve", "MODERATOR", **{f"userdata-{knob}": "true"}))
+    token = page.evaluate("new URLSearchParams(location.search).get('sessionToken')")
+    page.click('[data-test="actionsButton"]')
+    menu_item(page, "Invite room").click()
+    page.click('[data-test="roomagentCreateCode"]')
+    expect(page.locator('[data-test="roomagentCode"]')).to_be_visible()
+    stub.join(stub.rooms[0]["invite"])
+    notice = page.locator('[data-test="roomagentTeacherMuted"]')
+    # After the plugin's next poll of /room and its wait for the toggle (MUTE_CONFIRM_MS, 4 s) in vain.
+    expect(notice).to_have_attribute("data-notice", "teacher.notMuted", timeout=UI_TIMEOUT_MS)
+    expect(notice).to_contain_text("your microphone could not be muted")
+    button = page.locator('[data-test="muteMicButton"]')
+    expect(button).to_be_disabled() if knob == "fake_audio_locked" else expect(button).to_be_enabled()
+    assert [r for r in fake_bbb.records("mute") if r["token"] == token] == []
+    clicked = [r for r in fake_bbb.records("mute_unconfirmed") if r["token"] == token]
+    assert len(clicked) == (1 if knob == "fake_mute_unconfirmed" else 0)
+    page.context.close()
+
+
+IDENTITY_FAILURE = ("This BigBlueButton server's session check names no user, so the invite service cannot "
+                    "tell who you are.")
+
+
+@pytest.mark.parametrize(("failure", "shown"), [
+    # A code the plugin does not know: the service's own sentence.
+    ((502, {"error": {"code": "identity_unavailable", "message": IDENTITY_FAILURE}}),
+     f"Something went wrong: {IDENTITY_FAILURE}"),
+    # A code it knows: its own words, in the user's language.
+    ((502, {"error": {"code": "bbb_unavailable", "message": "BigBlueButton cannot be reached right now."}}),
+     "BigBlueButton could not confirm who you are right now."),
+    # No JSON at all (a proxy's error page): a sentence, not the status.
+    ((502, "<html><body><h1>502 Bad Gateway</h1></body></html>"),
+     "The invite service is not available right now."),
+])
+def test_service_failures_in_words_never_a_status(browser: Browser, fake_bbb: FakeBbb, stub: StubInvite,
+                                                  failure: tuple, shown: str) -> None:
+    stub.servers_failure = failure
+    fake_bbb.create("stub-7")
+    page = open_client(browser, fake_bbb.join_url("stub-7", "Prof. Flo", "MODERATOR"))
+    page.click('[data-test="actionsButton"]')
+    menu_item(page, "Invite room").click()
+    error = page.locator('[data-test="roomagentError"]')
+    expect(error).to_contain_text(shown)
+    assert "502" not in error.inner_text()
     page.context.close()
