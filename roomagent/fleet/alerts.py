@@ -157,6 +157,7 @@ class Alerts:
         self._after = {"offline": settings.offline_after_s, "screen_failed": settings.screen_failed_after_s,
                        "host_unreachable": settings.host_unreachable_after_s}
         self._rooms: dict[str, tuple[str, str]] = {}  # id -> name, building (for the messages)
+        self.checks = 0  # ticks so far (a test waits for one to pass)
 
     def seed(self, opened: dict[str, OpenRoom]) -> None:
         """Take the open incidents the history read back (with whether they were alerted)."""
@@ -209,6 +210,7 @@ class Alerts:
     async def tick(self, now: float) -> None:
         """Alert the incidents that lasted long enough, then send what is due."""
         quiet = self.quiet(now)
+        self.checks += 1
         if not quiet:
             for incident in self.incidents.values():
                 if not incident.alerted and now - incident.started >= self._after[rule_of(incident.kind)]:

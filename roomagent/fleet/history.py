@@ -76,10 +76,13 @@ class History:
         self.store.open()
         opened = self.store.open_rooms()
         for room, entry in opened.items():
+            # Its meeting and problems are unknown since it went offline, or else since the dashboard stopped.
+            unknown_since = entry.incidents[OFFLINE][1] if OFFLINE in entry.incidents else \
+                entry.availability_at if entry.availability != "online" else None
             self._seen[room] = _Seen(
                 availability=entry.availability, meeting=entry.meeting,
                 incidents={kind: text for kind, (text, _, _) in entry.incidents.items()},
-                unknown_since=entry.availability_at if entry.availability != "online" else None)
+                unknown_since=unknown_since)
         self._thread = threading.Thread(target=self._write_loop, name="fleet-history", daemon=True)
         self._thread.start()
         log.info("history in %s: %d rooms known, retention %g days", self.where, len(opened),

@@ -162,3 +162,24 @@ class DashboardProcess:
         except subprocess.TimeoutExpired:
             kill_process(self.proc)
         self.proc = None
+
+
+def with_sections(settings, **sections):
+    """``settings`` (a FleetSettings) with more sections, validated like fleet.toml."""
+    data = settings.model_dump(mode="json")
+    data.update(sections)
+    return type(settings).model_validate(data)
+
+
+def wait_for(condition, what: str) -> None:
+    """Wait until ``condition()`` is true (a failure guard, not a timing assertion)."""
+    for _ in range(int(GUARD_S / 0.02)):
+        if condition():
+            return
+        threading.Event().wait(0.02)
+    raise AssertionError(f"{what}: not within {GUARD_S:g} s")
+
+
+def mail_text(message: Message) -> str:
+    """A mail's text, decoded (quoted-printable and all)."""
+    return message.get_payload(decode=True).decode()

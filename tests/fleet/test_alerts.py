@@ -11,8 +11,7 @@ import pytest
 
 from roomagent.fleet.alert_senders import EmailSender, WebhookSender, compose
 from roomagent.fleet.alerts import Alerts, Notice, Sender, SendError
-from roomagent.fleet.config import AlertsSection
-from roomagent.fleet.config import RoomEntry
+from roomagent.fleet.config import AlertsSection, RoomEntry
 from roomagent.fleet.history_db import OpenRoom
 from roomagent.fleet.model import Fleet
 from tests.fleet.conftest import state
