@@ -1,0 +1,176 @@
+"""History, plots and alerts with the dashboard as a real process (``python -m roomagent fleet``), once on
+an SQLite file and once on a temporary PostgreSQL database, seen in Debian's Chromium:
+
+a room (a real MQTT client on a real mosquitto) holds a meeting and then dies: an alert mail reaches a
+real SMTP server and a webhook receives it; the room's page plots the meeting and the outage. The dashboard
+is stopped (SIGTERM, as systemd does) and started again while the room is still offline: the plot and the
+incidents are still there, nothing is alerted twice, and when the room returns a recovery mail and a
+recovery webhook arrive. The fleet summary counts the version, the engine and the outage."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.control.broker import GUARD_S
+from tests.fleet.conftest import PASSWORD, SimRoom, password_hash, state
+from tests.fleet.receivers import DashboardProcess, MailServer, WebhookReceiver, mail_text, temporary_postgres
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("sqlalchemy")
+expect = playwright_sync.expect
+CHROMIUM = "/usr/bin/chromium"
+MEETING = {"id": "m-1", "platform": "bbb", "host": "bbb.example.org", "since": None}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    expect.set_options(timeout=int(GUARD_S * 1000))
+    with playwright_sync.sync_playwright() as pw:
+        # --no-sandbox: the tests run as root, where Chromium's sandbox cannot start (DESIGN.md §5).
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"] if os.geteuid() == 0 else [])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield str(tmp_path / "history.sqlite")
+    else:
+        with temporary_postgres() as url:
+            yield url
+
+
+@pytest.fixture
+def mail():
+    server = MailServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hook():
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+def config(folder: Path, broker_url: str, database: str, mail: MailServer, hook: WebhookReceiver) -> str:
+    secret = folder / "session-secret"
+    secret.write_text(secrets.token_hex(32))
+    return f"""
+[mqtt]
+url = "{broker_url}"
+[web]
+session_secret_file = "{secret}"
+secure_cookies = false
+audit_log = "{folder / 'audit.jsonl'}"
+[auth]
+mode = "password"
+[[auth.users]]
+name = "alice"
+password_hash = "{password_hash()}"
+[[rooms]]
+id = "h0104"
+name = "Lecture hall 1.04"
+building = "Main building"
+[history]
+database = "{database}"
+retention_days = 30
+[alerts]
+rules = ["offline"]
+offline_after_s = 0
+[alerts.email]
+host = "127.0.0.1"
+port = {mail.port}
+security = "none"
+sender = "fleet@example.org"
+to = ["ops@example.org"]
+[alerts.webhook]
+url = "{hook.url}"
+"""
+
+
+def signed_in_page(browser, base: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(int(GUARD_S * 1000))
+    page.goto(base + "/rooms/h0104")
+    page.fill("input[name=name]", "alice")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(base + "/rooms/h0104")
+    return context, page
+
+
+def plot_parts(page) -> list[str]:
+    """The parts drawn in the 24-hour plot, in order."""
+    return page.locator("#plot-day rect").evaluate_all("rects => rects.map(r => r.getAttribute('class'))")
+
+
+def test_history_and_plot_survive_a_restart_and_alerts_arrive(tmp_path, broker, browser, database, mail, hook):
+    room = SimRoom(broker.port, "h0104").connect(state("idle"))
+    dashboard = DashboardProcess(tmp_path, config(tmp_path, broker.url, database, mail, hook)).start()
+    back = None
+    try:
+        context, page = signed_in_page(browser, dashboard.url)
+        expect(page.locator("#room-state")).to_have_text("idle")
+        room.publish_state(state("in_meeting", meeting=MEETING))
+        expect(page.locator("#room-state")).to_have_text("in meeting")
+        room.publish_state(state("idle"))
+        expect(page.locator("#room-state")).to_have_text("idle")
+        room.vanish()  # the agent dies: the broker publishes its will
+
+        alert = mail.next()
+        assert alert["Subject"] == "[roomagent] h0104: offline"
+        assert "ALERT h0104 (Lecture hall 1.04): offline since" in mail_text(alert)
+        assert [(a["what"], a["kind"]) for a in hook.next()["alerts"]] == [("alert", "offline")]
+
+        page.reload()
+        expect(page.locator("#plot-day rect.part-offline")).to_have_count(1)
+        expect(page.locator("#plot-day rect.part-meeting")).to_have_count(1)
+        expect(page.locator("#incidents")).to_contain_text("still open")
+        before = plot_parts(page)
+        assert before == ["part-online", "part-offline", "part-meeting"], before
+        context.close()
+
+        dashboard.stop()
+        dashboard.start()  # the room is still offline: its retained availability says so
+
+        context, page = signed_in_page(browser, dashboard.url)
+        expect(page.locator("#room-availability")).to_contain_text("offline")
+        expect(page.locator("#plot-day rect.part-meeting")).to_have_count(1)
+        # The time the dashboard was stopped is not known: it is grey, the rest is as before.
+        expect(page.locator("#plot-day rect.part-unknown")).to_have_count(1)
+        after = plot_parts(page)
+        assert after[:2] == before[:2] and "part-meeting" in after, after
+        assert page.locator("#incidents tbody tr").count() == 1  # the same incident, not a second one
+        meeting_title = page.locator("#plot-day rect.part-meeting title").text_content()
+        assert meeting_title.startswith("meeting on bbb bbb.example.org")
+
+        back = SimRoom(broker.port, "h0104").connect(state("idle"))
+        recovery = mail.next()  # the next mail is the recovery: the restart alerted nothing twice
+        assert recovery["Subject"] == "[roomagent] h0104 recovered: offline", recovery["Subject"]
+        assert [(a["what"], a["kind"]) for a in hook.next()["alerts"]] == [("recovery", "offline")]
+        page.reload()
+        expect(page.locator("#incidents")).not_to_contain_text("still open")
+        expect(page.locator("#uptime-day")).to_contain_text("%")
+
+        page.click("#nav-summary")
+        expect(page.locator("#by-version")).to_contain_text("1.2.3")
+        expect(page.locator("#by-engine")).to_contain_text("qtwebengine")
+        expect(page.locator("#problems-per-day tbody tr:first-child td:nth-child(2)")).to_have_text("1")  # today, offline
+        expect(page.locator("#plot-problems rect.part-offline")).to_have_count(1)
+        context.close()
+    finally:
+        dashboard.stop()
+        for r in (room, back):
+            if r is not None:
+                r.close()
