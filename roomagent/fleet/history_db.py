@@ -135,7 +135,10 @@ class HistoryStore:
         sqlite = self.url.get_backend_name() == "sqlite"
         if sqlite and self.url.database and not Path(self.url.database).parent.is_dir():
             raise HistoryError(f"folder {Path(self.url.database).parent} does not exist")
-        engine = sa.create_engine(self.url, pool_pre_ping=not sqlite)
+        try:
+            engine = sa.create_engine(self.url, pool_pre_ping=not sqlite)
+        except ImportError:  # psycopg is an extra: a server on SQLite does not need it
+            raise HistoryError("PostgreSQL needs psycopg 3: pip install 'roomagent[postgres]'") from None
         if sqlite:
             # WAL: pages read while the writer thread writes; NORMAL sync is safe with WAL.
             sa.event.listen(engine, "connect", _sqlite_pragmas)
