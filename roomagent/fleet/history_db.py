@@ -167,25 +167,38 @@ class HistoryStore:
             self.engine = None
 
     def write(self, ops: Iterable[Op]) -> None:
-        """Write a batch of changes in one transaction."""
+        """Write a batch of changes in one transaction. Runs of inserts go as one executemany each (a fleet
+        reconnecting is thousands of rows); an update first writes the inserts before it, so order holds."""
         s = self.schema
+        inserts: dict[sa.Table, list[dict]] = {}
+
+        def insert_now() -> None:
+            for table, rows in inserts.items():
+                db.execute(table.insert(), rows)
+            inserts.clear()
+
         with self._engine().begin() as db:
             for op in ops:
                 if op.what == "availability":
-                    db.execute(s.availability.insert().values(room=op.room, at=op.at, value=op.value))
+                    inserts.setdefault(s.availability, []).append({"room": op.room, "at": op.at, "value": op.value})
                 elif op.what == "meeting_start":
-                    db.execute(s.meetings.insert().values(room=op.room, platform=op.text[:32], host=op.host[:120],
-                                                          started=op.at))
+                    inserts.setdefault(s.meetings, []).append({"room": op.room, "platform": op.text[:32],
+                                                               "host": op.host[:120], "started": op.at,
+                                                               "ended": None})
+                elif op.what == "incident_start":
+                    inserts.setdefault(s.incidents, []).append({"room": op.room, "kind": op.value,
+                                                                "text": op.text[:300], "started": op.at,
+                                                                "ended": None, "alerted": False})
                 elif op.what == "meeting_end":
+                    insert_now()
                     db.execute(s.meetings.update().where(s.meetings.c.room == op.room, s.meetings.c.ended.is_(None))
                                .values(ended=op.at))
-                elif op.what == "incident_start":
-                    db.execute(s.incidents.insert().values(room=op.room, kind=op.value, text=op.text[:300],
-                                                           started=op.at, alerted=False))
                 elif op.what in ("incident_end", "incident_alerted"):
+                    insert_now()
                     values = {"ended": op.at} if op.what == "incident_end" else {"alerted": True}
                     db.execute(s.incidents.update().where(s.incidents.c.room == op.room, s.incidents.c.kind == op.value,
                                                           s.incidents.c.ended.is_(None)).values(**values))
+            insert_now()
 
     def open_rooms(self) -> dict[str, OpenRoom]:
         """Per room: its last availability, its open meeting and open incidents."""
