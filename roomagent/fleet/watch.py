@@ -14,6 +14,7 @@ from roomagent.fleet.alert_senders import senders_for
 from roomagent.fleet.alerts import Alerts
 from roomagent.fleet.config import FleetSettings
 from roomagent.fleet.history import History
+from roomagent.fleet.history_db import HistoryError
 from roomagent.fleet.model import Room
 
 log = logging.getLogger("roomagent.fleet")
@@ -36,7 +37,13 @@ class Watchers:
     async def start(self) -> None:
         """Open the history (reading back what was going on) and start checking the alert rules."""
         if self.history is not None:
-            opened = await asyncio.to_thread(self.history.start)
+            try:
+                opened = await asyncio.to_thread(self.history.start)
+            except HistoryError as exc:
+                # The dashboard does not start without its history (it would record nothing); a failure, so
+                # systemd tries again later (a database server that is still starting).
+                log.error("history: %s", exc)
+                raise
             if self.alerts is not None:
                 self.alerts.seed(opened)
         if self.alerts is not None:

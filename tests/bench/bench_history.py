@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from roomagent.fleet.history import DAY, WEEK, History  # noqa: E402
@@ -105,7 +107,7 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         try:
             url = stack.enter_context(temporary_postgres())
-        except BaseException as exc:  # pytest.skip outside pytest: no PostgreSQL here
+        except pytest.skip.Exception as exc:  # no PostgreSQL here
             print(f"PostgreSQL: skipped ({exc})")
             return
         print("PostgreSQL:")

@@ -183,3 +183,28 @@ def wait_for(condition, what: str) -> None:
 def mail_text(message: Message) -> str:
     """A mail's text, decoded (quoted-printable and all)."""
     return message.get_payload(decode=True).decode()
+
+
+def fleet_toml(folder: Path, broker_url: str, extra: str = "") -> str:
+    """A fleet.toml for a test broker with the usual user and room h0104, plus ``extra`` sections."""
+    from tests.fleet.conftest import password_hash
+
+    secret = folder / "session-secret"
+    secret.write_text(secrets.token_hex(32))
+    return f"""
+[mqtt]
+url = "{broker_url}"
+[web]
+session_secret_file = "{secret}"
+secure_cookies = false
+audit_log = "{folder / 'audit.jsonl'}"
+[auth]
+mode = "password"
+[[auth.users]]
+name = "alice"
+password_hash = "{password_hash()}"
+[[rooms]]
+id = "h0104"
+name = "Lecture hall 1.04"
+building = "Main building"
+{extra}"""

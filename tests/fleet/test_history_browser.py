@@ -10,15 +10,21 @@ recovery webhook arrive. The fleet summary counts the version, the engine and th
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.control.broker import GUARD_S
-from tests.fleet.conftest import PASSWORD, SimRoom, password_hash, state
-from tests.fleet.receivers import DashboardProcess, MailServer, WebhookReceiver, mail_text, temporary_postgres
+from tests.fleet.conftest import PASSWORD, SimRoom, state
+from tests.fleet.receivers import (
+    DashboardProcess,
+    MailServer,
+    WebhookReceiver,
+    fleet_toml,
+    mail_text,
+    temporary_postgres,
+)
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("sqlalchemy")
@@ -63,24 +69,7 @@ def hook():
 
 
 def config(folder: Path, broker_url: str, database: str, mail: MailServer, hook: WebhookReceiver) -> str:
-    secret = folder / "session-secret"
-    secret.write_text(secrets.token_hex(32))
-    return f"""
-[mqtt]
-url = "{broker_url}"
-[web]
-session_secret_file = "{secret}"
-secure_cookies = false
-audit_log = "{folder / 'audit.jsonl'}"
-[auth]
-mode = "password"
-[[auth.users]]
-name = "alice"
-password_hash = "{password_hash()}"
-[[rooms]]
-id = "h0104"
-name = "Lecture hall 1.04"
-building = "Main building"
+    return fleet_toml(folder, broker_url, f"""
 [history]
 database = "{database}"
 retention_days = 30
@@ -95,7 +84,7 @@ sender = "fleet@example.org"
 to = ["ops@example.org"]
 [alerts.webhook]
 url = "{hook.url}"
-"""
+""")
 
 
 def signed_in_page(browser, base: str):
