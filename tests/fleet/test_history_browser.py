@@ -122,7 +122,7 @@ def test_history_and_plot_survive_a_restart_and_alerts_arrive(tmp_path, broker, 
         assert "ALERT h0104 (Lecture hall 1.04): offline since" in mail_text(alert)
         assert [(a["what"], a["kind"]) for a in hook.next()["alerts"]] == [("alert", "offline")]
 
-        page.reload()
+        # The history section follows the room without a reload.
         expect(page.locator("#plot-day rect.part-offline")).to_have_count(1)
         expect(page.locator("#plot-day rect.part-meeting")).to_have_count(1)
         expect(page.locator("#incidents")).to_contain_text("still open")
@@ -148,7 +148,6 @@ def test_history_and_plot_survive_a_restart_and_alerts_arrive(tmp_path, broker, 
         recovery = mail.next()  # the next mail is the recovery: the restart alerted nothing twice
         assert recovery["Subject"] == "[roomagent] h0104 recovered: offline", recovery["Subject"]
         assert [(a["what"], a["kind"]) for a in hook.next()["alerts"]] == [("recovery", "offline")]
-        page.reload()
         expect(page.locator("#incidents")).not_to_contain_text("still open")
         expect(page.locator("#uptime-day")).to_contain_text("%")
 
