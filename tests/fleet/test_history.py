@@ -199,3 +199,20 @@ def test_plots_and_summary_from_a_record(database):
     assert sum(p.get("screen", 0) for _, p in summary.problems_per_day) == 1
     assert summary.worst == [("h0104", "Lecture hall 1.04", pytest.approx(100 * 9000 / 10800))]
     rig.history.stop()
+
+
+def test_the_running_history_applies_its_retention(tmp_path):
+    store = HistoryStore(str(tmp_path / "h.sqlite"))
+    store.open()
+    store.write([Op("availability", "old", T0 - 20 * DAY, "online"), Op("availability", "old", T0 - 19 * DAY, "offline"),
+                 Op("incident_start", "old", T0 - 19 * DAY, "offline", "offline"),
+                 Op("incident_end", "old", T0 - 18 * DAY, "offline")])
+    store.close()
+    history = History(str(tmp_path / "h.sqlite"), 8, clock=lambda: T0)
+    history.start()
+    fleet = Fleet([])
+    history.observe(fleet.apply("h0104", "availability", b"online", retained=True, now=T0), T0)
+    history.flush()  # the writer deletes what is older than 8 days once an hour, the first time now
+    record = history.store.room_record("old", T0 - 30 * DAY)
+    assert record.availability == [(T0 - 19 * DAY, "offline")] and record.incidents == []
+    history.stop()
