@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from roomagent.fleet.web import create_app
 from roomagent.serving import run_in_thread
 from tests.fleet.conftest import SimRoom, make_settings, state
-from tests.fleet.receivers import MailServer, WebhookReceiver, mail_text, wait_for, with_sections
+from tests.fleet.receivers import mail_text, wait_for, with_sections
 
 OFFLINE_AFTER_S = 300
 
@@ -25,20 +23,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def mail():
-    server = MailServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def hook():
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 def test_offline_longer_than_n_seconds_mails_and_posts_alert_then_recovery(tmp_path, broker, mail, hook):

@@ -5,7 +5,6 @@ retention, uptime, meetings per day, and the plots' geometry."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,21 +14,10 @@ from roomagent.fleet.history_db import HistoryError, HistoryStore, Op
 from roomagent.fleet.model import Fleet
 from roomagent.fleet.summary import fleet_summary, room_view
 from tests.fleet.conftest import state
-from tests.fleet.receivers import temporary_postgres
 
 pytest.importorskip("sqlalchemy")
 MEETING = {"id": "m-1", "platform": "bbb", "host": "bbb.example.org", "since": None}
 T0 = 1_800_000_000.0
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request, tmp_path) -> Iterator[str]:
-    """An empty database of each kind."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "history.sqlite")
-    else:
-        with temporary_postgres() as url:
-            yield url
 
 
 class Rig:

@@ -9,8 +9,6 @@ recovery webhook arrive. The fleet summary counts the version, the engine and th
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,49 +21,12 @@ from tests.fleet.receivers import (
     WebhookReceiver,
     fleet_toml,
     mail_text,
-    temporary_postgres,
 )
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("sqlalchemy")
 expect = playwright_sync.expect
-CHROMIUM = "/usr/bin/chromium"
 MEETING = {"id": "m-1", "platform": "bbb", "host": "bbb.example.org", "since": None}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    expect.set_options(timeout=int(GUARD_S * 1000))
-    with playwright_sync.sync_playwright() as pw:
-        # --no-sandbox: the tests run as root, where Chromium's sandbox cannot start (DESIGN.md §5).
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"] if os.geteuid() == 0 else [])
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield str(tmp_path / "history.sqlite")
-    else:
-        with temporary_postgres() as url:
-            yield url
-
-
-@pytest.fixture
-def mail():
-    server = MailServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def hook():
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 def config(folder: Path, broker_url: str, database: str, mail: MailServer, hook: WebhookReceiver) -> str:
