@@ -90,13 +90,24 @@ class History:
         return opened
 
     def stop(self) -> None:
-        """Mark every room's availability unknown from now on, write what is queued, close (blocking)."""
+        """:meth:`finish` then :meth:`join` (blocking)."""
+        self.finish()
+        self.join()
+
+    def finish(self) -> None:
+        """Mark every room's availability unknown from now on and tell the writer to end (on the event loop,
+        where :meth:`observe` runs: nothing changes the rooms meanwhile)."""
         if self._thread is None:
             return
         now = self.now()
         self._queue.put([Op("availability", room, now, "unknown") for room, seen in self._seen.items()
                          if seen.availability in ("online", "offline")])
         self._queue.put(None)
+
+    def join(self) -> None:
+        """Wait until the writer has written what was queued, then close the database (blocking)."""
+        if self._thread is None:
+            return
         self._thread.join()
         self._thread = None
         self.store.close()
@@ -185,6 +196,8 @@ class History:
                 self._purge(now)
             for waiter in waiters:
                 waiter.set()
+        if backlog:
+            log.error("history: %d changes were not written (the database is not reachable)", len(backlog))
 
     def _write(self, ops: list[Op]) -> list[Op]:
         if not ops:

@@ -57,7 +57,8 @@ class Watchers:
                 await self._task
             self._task = None
         if self.history is not None:
-            await asyncio.to_thread(self.history.stop)
+            self.history.finish()
+            await asyncio.to_thread(self.history.join)
 
     def observe(self, room: Room, now: float) -> None:
         """``room`` changed: record it and check the rules."""
