@@ -5,6 +5,7 @@ retention, uptime, meetings per day, and the plots' geometry."""
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -203,4 +204,24 @@ def test_the_running_history_applies_its_retention(tmp_path):
     history.flush()  # the writer deletes what is older than 8 days once an hour, the first time now
     record = history.store.room_record("old", T0 - 30 * DAY)
     assert record.availability == [(T0 - 19 * DAY, "offline")] and record.incidents == []
+    history.stop()
+
+
+def test_changes_wait_while_the_database_cannot_be_written_and_nothing_is_lost(tmp_path):
+    path = tmp_path / "h.sqlite"
+    history = History(str(path), 30, clock=lambda: T0)
+    history.start()
+    fleet = Fleet([])
+    blocker = sqlite3.connect(path, timeout=0, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the database (as a PostgreSQL restart would)
+    try:
+        history.observe(fleet.apply("h0104", "availability", b"online", retained=True, now=T0), T0)
+        history.flush()  # the writer tried (SQLite's busy timeout) and failed: the change waits in memory
+        assert blocker.execute("SELECT count(*) FROM fleet_availability").fetchone() == (0,)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    history.observe(fleet.apply("h0104", "availability", b"offline", retained=False, now=T0 + 1), T0 + 1)
+    history.flush()
+    assert history.store.room_record("h0104", T0 - DAY).availability == [(T0, "online"), (T0 + 1, "offline")]
     history.stop()
