@@ -144,7 +144,7 @@ def columns(values: list[tuple[str, dict[str, int]]], what: str, height: float =
         for part, count in sorted(parts.items()):
             if count <= 0:
                 continue
-            h = plot_h * count / top
+            h = (plot_h - 14) * count / top  # 14: room for the "max" label above the tallest
             y -= h
             rects.append(Rect(x0, y, slot * 0.7, h, part if part in FILL else "other", f"{label}: {count} {part}"))
         ticks.append(Tick(LEFT + i * slot + slot / 2, label))

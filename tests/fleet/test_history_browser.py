@@ -9,6 +9,8 @@ recovery webhook arrive. The fleet summary counts the version, the engine and th
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -123,3 +125,61 @@ def test_history_and_plot_survive_a_restart_and_alerts_arrive(tmp_path, broker, 
         for r in (room, back):
             if r is not None:
                 r.close()
+
+
+def a_week(room: str, now: float, seed: int) -> list:
+    """A plausible week of one room: lectures on weekdays, an outage, a screen that failed once."""
+    from roomagent.fleet.history_db import Op
+    from roomagent.fleet.plots import day_starts
+
+    ops = [Op("availability", room, now - 8 * 86_400, "online")]
+    for i, midnight in enumerate(day_starts(now, 7)):
+        if time.localtime(midnight).tm_wday < 5:
+            for hour in (8, 10, 14, 16)[: 2 + (i + seed) % 3]:
+                start = midnight + hour * 3600 + 300
+                if start + 5400 < now:
+                    ops += [Op("meeting_start", room, start, text="bbb", host="bbb.example.org"),
+                            Op("meeting_end", room, start + 5400)]
+        if i == (seed + 2) % 6:
+            ops += [Op("availability", room, midnight + 2 * 3600, "offline"),
+                    Op("incident_start", room, midnight + 2 * 3600, "offline", "offline"),
+                    Op("availability", room, midnight + 5 * 3600, "online"),
+                    Op("incident_end", room, midnight + 5 * 3600, "offline")]
+        if i == (seed + 4) % 7:
+            ops += [Op("incident_start", room, midnight + 11 * 3600, "screen:right", "screen right failed"),
+                    Op("incident_end", room, midnight + 11.5 * 3600, "screen:right")]
+    return sorted(ops, key=lambda op: op.at)
+
+
+@pytest.mark.skipif(not os.environ.get("ROOMAGENT_SCREENSHOTS"), reason="README screenshots: set ROOMAGENT_SCREENSHOTS=DIR")
+def test_readme_screenshots(tmp_path, broker, browser):
+    """``ROOMAGENT_SCREENSHOTS=kiosk/screenshots pytest tests/fleet/test_history_browser.py -k screenshots``:
+    a room's history section and the fleet summary, over a made-up week."""
+    from roomagent.fleet.history_db import HistoryStore
+
+    out = Path(os.environ["ROOMAGENT_SCREENSHOTS"])
+    database = str(tmp_path / "history.sqlite")
+    store = HistoryStore(database)
+    store.open()
+    now = time.time()
+    names = ["h0104", "s2-201", "a0-001", "a0-002", "b2-201"]
+    for seed, name in enumerate(names):
+        store.write(a_week(name, now, seed))
+    store.close()
+    sims = []
+    for i, name in enumerate(names):
+        snap = {**state("idle"), "version": "1.2.3" if i < 3 else "1.2.2", "engine": "qtwebengine" if i else "chromium"}
+        sims.append(SimRoom(broker.port, name).connect(snap))
+    dashboard = DashboardProcess(tmp_path, fleet_toml(tmp_path, broker.url, f'[history]\ndatabase = "{database}"\n'))
+    try:
+        dashboard.start()
+        context, page = signed_in_page(browser, dashboard.url)
+        expect(page.locator("#plot-week rect.part-meeting").first).to_be_visible()
+        page.locator("#room-history").screenshot(path=str(out / "fleet-history.png"))
+        page.goto(dashboard.url + "/summary")
+        page.screenshot(path=str(out / "fleet-summary.png"), full_page=True)
+        context.close()
+    finally:
+        dashboard.stop()
+        for sim in sims:
+            sim.close()
