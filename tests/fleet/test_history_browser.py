@@ -52,6 +52,9 @@ url = "{hook.url}"
 
 def signed_in_page(browser, base: str):
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    # Marks when the page's live stream is open: a change published before that is shown only by the next
+    # render (issue 22 item 1), so the test waits for it instead of racing it.
+    context.add_init_script("document.addEventListener('htmx:sseOpen', () => { window.__sseOpen = true; });")
     page = context.new_page()
     page.set_default_timeout(int(GUARD_S * 1000))
     page.goto(base + "/rooms/h0104")
@@ -59,7 +62,13 @@ def signed_in_page(browser, base: str):
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     expect(page).to_have_url(base + "/rooms/h0104")
+    live(page)
     return context, page
+
+
+def live(page) -> None:
+    """Wait until the page's live stream is open."""
+    page.wait_for_function("() => window.__sseOpen === true")
 
 
 def plot_parts(page) -> list[str]:
