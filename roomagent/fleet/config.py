@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -154,6 +154,111 @@ class WebSection(_Section):
         return Path(self.session_secret_file).read_text(encoding="utf-8").strip()
 
 
+class HistorySection(_Section):
+    """Where each room's availability, meetings and incidents are kept (README, "History and alerts")."""
+
+    #: A file path (SQLite, created on first start) or a ``postgresql://user@host/database`` URL.
+    database: str = Field(min_length=1)
+    #: Rows older than this are deleted (at least 8 days: the week's uptime needs the whole week).
+    retention_days: int = Field(default=90, ge=8, le=3650)
+
+    @field_validator("database")
+    @classmethod
+    def _check_database(cls, value: str) -> str:
+        from roomagent.fleet.history_db import HistoryError, database_url  # SQLAlchemy only when used
+
+        try:
+            url = database_url(value)
+        except HistoryError as exc:
+            raise ValueError(str(exc)) from None
+        if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).parent.is_dir():
+            raise ValueError(f"folder {Path(url.database).parent} does not exist")
+        return value
+
+
+def _existing_file(value: str) -> str:
+    if value and not Path(value).is_file():
+        raise ValueError(f"file {value} does not exist")
+    return value
+
+
+class EmailAlerts(_Section):
+    """Alerts by e-mail over SMTP."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    #: ``starttls`` (port 587), ``tls`` (SMTPS, port 465) or ``none`` (only to a relay on this machine).
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str = ""
+    password_file: str = ""
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    to: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(min_length=1)
+    timeout_s: float = Field(default=10, gt=0, le=120)
+
+    @field_validator("password_file")
+    @classmethod
+    def _check_password(cls, value: str) -> str:
+        return _existing_file(value)
+
+    @model_validator(mode="after")
+    def _check_login(self) -> "EmailAlerts":
+        if bool(self.username) != bool(self.password_file):
+            raise ValueError("username and password_file go together")
+        if self.security == "none" and self.username and self.host not in ("localhost", "127.0.0.1", "::1"):
+            raise ValueError("security 'none' would send the password in clear: use starttls or tls")
+        return self
+
+
+class WebhookAlerts(_Section):
+    """Alerts as a JSON POST (``text`` for chat tools such as Mattermost or Slack, ``alerts`` for programs)."""
+
+    url: str = Field(pattern=r"^https?://\S+$")
+    #: Sent as ``Authorization: Bearer <token>`` when given.
+    token_file: str = ""
+    timeout_s: float = Field(default=10, gt=0, le=120)
+
+    @field_validator("token_file")
+    @classmethod
+    def _check_token(cls, value: str) -> str:
+        return _existing_file(value)
+
+
+class AlertsSection(_Section):
+    """Which incidents are alerted, after how long, how often at most, and where to."""
+
+    rules: list[Literal["offline", "screen_failed", "host_unreachable"]] = ["offline", "screen_failed",
+                                                                            "host_unreachable"]
+    offline_after_s: float = Field(default=120, ge=0, le=7 * 86400)
+    screen_failed_after_s: float = Field(default=30, ge=0, le=7 * 86400)
+    host_unreachable_after_s: float = Field(default=60, ge=0, le=7 * 86400)
+    #: Send a recovery when an alerted incident is over.
+    recovery: bool = True
+    #: Messages per channel and hour at most; the rest waits and goes out as one digest.
+    max_per_hour: int = Field(default=20, ge=1, le=3600)
+    #: ``"22:00-07:00"`` (local time): nothing is sent then. Empty: no quiet hours.
+    quiet_hours: str = Field(default="", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+    #: The dashboard's address as operators reach it, for links in the messages.
+    dashboard_url: str = Field(default="", pattern=r"^$|^https?://\S+$")
+    email: EmailAlerts | None = None
+    webhook: WebhookAlerts | None = None
+
+    @model_validator(mode="after")
+    def _check_channels(self) -> "AlertsSection":
+        if self.email is None and self.webhook is None:
+            raise ValueError("give [alerts.email], [alerts.webhook] or both")
+        window = self.quiet_window()
+        if window is not None and window[0] == window[1]:
+            raise ValueError("quiet_hours: start and end are the same time")
+        return self
+
+    def quiet_window(self) -> tuple[int, int] | None:
+        """The quiet hours as (start, end) minutes of the day, or None."""
+        if not self.quiet_hours:
+            return None
+        start, end = (int(t[:2]) * 60 + int(t[3:]) for t in self.quiet_hours.split("-"))
+        return start, end
+
+
 class FleetSettings(_Section):
     """The whole ``fleet.toml``."""
 
@@ -162,6 +267,9 @@ class FleetSettings(_Section):
     # Before auth: the users' buildings are checked against the rooms' (validated in field order).
     rooms: list[RoomEntry] = []
     auth: AuthSection
+    #: Off when absent (README, "History and alerts").
+    history: HistorySection | None = None
+    alerts: AlertsSection | None = None
 
     @field_validator("rooms")
     @classmethod

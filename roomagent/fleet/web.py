@@ -33,10 +33,12 @@ from roomagent.core.commands import COMMAND
 from roomagent.fleet.access import AuditLog, Authenticator, SignInLimiter, csrf_ok, new_csrf_token
 from roomagent.fleet.bulk import add_bulk_routes
 from roomagent.fleet.config import FleetSettings
+from roomagent.fleet.history_web import add_history_routes
 from roomagent.fleet.hub import BROKER, COUNTS, Hub, Subscriber
 from roomagent.fleet.link import FleetLink
 from roomagent.fleet.model import Fleet, Room
 from roomagent.fleet.render import install as install_filters
+from roomagent.fleet.watch import Watchers
 
 log = logging.getLogger("roomagent.fleet")
 HERE = Path(__file__).parent
@@ -98,6 +100,7 @@ class Dashboard:
         self.broker_problem = "connecting to the broker"
         self.started_at = clock_fn()
         self.link: FleetLink | None = None
+        self.watch = Watchers(settings, clock_fn)  # history and alerts ([history], [alerts])
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
@@ -120,8 +123,10 @@ class Dashboard:
 
     def on_message(self, room: str, leaf: str, payload: bytes, retained: bool) -> None:
         """One room message (event loop)."""
-        changed = self.fleet.apply(room, leaf, payload, retained=retained, now=self.now())
+        now = self.now()
+        changed = self.fleet.apply(room, leaf, payload, retained=retained, now=now)
         if changed is not None:
+            self.watch.observe(changed, now)
             self.hub.changed(changed.id, COUNTS)
 
     def on_connection(self, connected: bool, why: str) -> None:
@@ -137,11 +142,13 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await board.watch.start()  # the history is read back before the first message comes
         board.start()
         try:
             yield
         finally:
             board.stop()
+            await board.watch.stop()
 
     app = FastAPI(title="roomagent fleet", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
@@ -384,6 +391,7 @@ def create_app(settings: FleetSettings, *, clock_fn: Callable[[], float] = time.
         return {"label": ACTIONS[action], "outcome": outcome, "message": message}
 
     add_bulk_routes(app, board, page=page, operator=operator, act=_act)
+    add_history_routes(app, board, operator=operator, page=page, fragment=fragment, room_or_404=room_or_404)
     return app
 
 

@@ -138,3 +138,53 @@ def signed_in(server) -> Iterator[httpx.Client]:
         response = client.post("/login", data={"csrf": token, "name": "alice", "password": PASSWORD, "next": "/"})
         assert response.status_code == 303 and response.headers["location"] == "/"
         yield client
+
+
+# ----- the history and the alerts (tests/fleet/receivers.py) ------------------------------------------------
+@pytest.fixture
+def mail():
+    """A real SMTP server for the test."""
+    from tests.fleet.receivers import MailServer
+
+    server = MailServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hook():
+    """A webhook receiver for the test."""
+    from tests.fleet.receivers import WebhookReceiver
+
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path) -> Iterator[str]:
+    """An empty history database of each kind: an SQLite file, a temporary PostgreSQL database."""
+    from tests.fleet.receivers import temporary_postgres
+
+    if request.param == "sqlite":
+        yield str(tmp_path / "history.sqlite")
+    else:
+        with temporary_postgres() as url:
+            yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright (nothing downloaded), one for the module."""
+    import os
+
+    playwright_sync = pytest.importorskip("playwright.sync_api")
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed")
+    playwright_sync.expect.set_options(timeout=int(GUARD_S * 1000))  # a failure guard
+    with playwright_sync.sync_playwright() as pw:
+        # --no-sandbox: the tests run as root, where Chromium's sandbox cannot start (DESIGN.md §5).
+        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                      args=["--no-sandbox"] if os.geteuid() == 0 else [])
+        yield chromium
+        chromium.close()

@@ -19,12 +19,14 @@ EXAMPLE = REPO / "kiosk" / "fleet.example.toml"
 def _example_here(tmp_path: Path) -> Path:
     """The example with its file paths pointing into ``tmp_path`` (nothing else changed)."""
     text = EXAMPLE.read_text()
-    for name in ("/etc/roomagent/fleet-mqtt-password", "/etc/roomagent/fleet-session-secret"):
+    for name in ("/etc/roomagent/fleet-mqtt-password", "/etc/roomagent/fleet-session-secret",
+                 "/etc/roomagent/fleet-smtp-password"):
         target = tmp_path / Path(name).name
         target.write_text("x" * 64 + "\n")
         text = text.replace(name, str(target))
     (tmp_path / "log").mkdir()
     text = text.replace("/var/log/roomagent-fleet/audit.jsonl", str(tmp_path / "log" / "audit.jsonl"))
+    text = text.replace("/var/lib/roomagent-fleet/history.sqlite", str(tmp_path / "history.sqlite"))
     path = tmp_path / "fleet.toml"
     path.write_text(text)
     return path
@@ -35,6 +37,7 @@ def test_the_example_is_valid(tmp_path):
     assert settings.auth.mode == "password" and settings.auth.users[0].name == "alice"
     assert [r.id for r in settings.rooms] == ["h0104", "s2-201"]
     assert settings.mqtt.url.startswith("mqtts://")
+    assert settings.history.retention_days == 90 and settings.alerts.email.security == "starttls"
     # The example's hash is the one its comment names.
     from roomagent.fleet.access import Authenticator
 
