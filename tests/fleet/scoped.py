@@ -16,6 +16,7 @@ import httpx
 
 from roomagent.fleet.config import FleetSettings
 from roomagent.serving import free_port
+from tests.bench.fleet_sim import TILE
 from tests.control.broker import GUARD_S, kill_process
 from tests.fleet.conftest import PASSWORD, SimRoom, make_settings, password_hash
 
@@ -72,14 +73,17 @@ def signed_in(base_url: str, name: str) -> Iterator[httpx.Client]:
         yield client
 
 
-def wait_for_rooms(base_url: str, count: int) -> None:
-    """Until the dashboard is connected and knows ``count`` rooms (a failure guard of GUARD_S)."""
+def wait_for_rooms(base_url: str, count: int, name: str) -> None:
+    """Until the dashboard is connected and, as ``name`` sees it, shows ``count`` rooms (a failure guard of
+    GUARD_S). Anonymous ``/healthz`` tells only whether it follows the broker, not how many rooms there are."""
     deadline = time.monotonic() + GUARD_S
-    with httpx.Client(base_url=base_url, timeout=GUARD_S) as http:
+    with contextlib.ExitStack() as stack:
+        client = None
         while True:
             with contextlib.suppress(httpx.HTTPError):
-                health = http.get("/healthz").json()
-                if health["mqtt"] and health["rooms"] >= count:
+                if client is None:
+                    client = stack.enter_context(signed_in(base_url, name))
+                if client.get("/healthz").json()["mqtt"] and client.get("/").text.count(TILE) >= count:
                     return
             assert time.monotonic() < deadline, f"the dashboard did not get to know {count} rooms"
             time.sleep(0.05)
@@ -114,7 +118,7 @@ def dashboard_process(settings: FleetSettings, folder: Path, rooms_known: int) -
     base = f"http://127.0.0.1:{port}"
     try:
         try:
-            wait_for_rooms(base, rooms_known)
+            wait_for_rooms(base, rooms_known, settings.auth.users[0].name)
         except AssertionError:
             raise AssertionError("the dashboard did not start:\n" + log_path.read_text()[-3000:]) from None
         yield base

@@ -39,7 +39,7 @@ def settings(tmp_path_factory, broker):
 @pytest.fixture(scope="module")
 def server(settings, rooms):
     with run_in_thread(create_app(settings)) as running:
-        wait_for_rooms(running.url, 5)
+        wait_for_rooms(running.url, 5, "vera")
         yield running
 
 

@@ -40,7 +40,7 @@ def settings(tmp_path_factory, broker):
 @pytest.fixture(scope="module")
 def server(settings, rooms):
     with run_in_thread(create_app(settings)) as running:
-        wait_for_rooms(running.url, 6)  # the five listed and x-900
+        wait_for_rooms(running.url, 6, "vera")  # the five listed and x-900
         yield running
 
 
