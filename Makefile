@@ -4,6 +4,8 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# Two pytest workers (pytest-xdist), one test file each at a time: module-scoped servers stay in one worker.
+TEST_WORKERS ?= 2
 APT_PACKAGES := python3 python3-venv libglib2.0-0 libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 \
 	libfreetype6 libfontconfig1 fonts-dejavu-core libdbus-1-3 libnss3 libnspr4 libxcomposite1 \
 	libxdamage1 libxrandr2 libxtst6 libasound2 libxkbfile1 libxcb-cursor0 libxcb-icccm4 \
@@ -39,7 +41,7 @@ $(VENV)/.installed: pyproject.toml
 
 test: setup plugin
 	$(VENV)/bin/ruff check roomagent tests
-	QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m pytest -q
+	QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The BigBlueButton plugin (README "The BigBlueButton plugin"): bbb-plugin/dist/, from the lock file.
 plugin: system-packages
