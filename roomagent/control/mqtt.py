@@ -145,6 +145,11 @@ class MqttControl(QObject):
         """Connect in the background (paho's thread does DNS, TCP and TLS); returns at once."""
         if self._client is not None:
             return
+        if self.settings.username and self.settings.username != self.room_id:
+            # The shipped ACL (kiosk/mosquitto/roomagent.acl) grants a room its topics by user name = room id.
+            log.warning("MQTT: logging in as %r, not as the room id %r: with the shipped broker ACL this room "
+                        "gets no commands and may not publish its state (set [mqtt] username = %r)",
+                        self.settings.username, self.room_id, self.room_id)
         if self._debounce is None:
             self._debounce = QTimer(self)
             self._debounce.setSingleShot(True)

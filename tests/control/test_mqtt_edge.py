@@ -211,3 +211,12 @@ def test_a_thousand_fuzzed_payloads_through_the_broker_are_each_answered_once(co
     assert count() == len(payloads) + 1
     statuses = [json.loads(m.payload)["status"] for m in probe.on(control.topics.response)]
     assert statuses.count("ok") == len(seen) and 100 < len(seen) < 900  # both paths were exercised
+
+
+def test_a_user_name_other_than_the_room_id_is_warned_about_at_start(broker, control_factory, caplog):
+    # The shipped ACL grants a room its topics by user name = room id; an anonymous broker still lets it in.
+    with caplog.at_level("WARNING", logger="roomagent.control"):
+        control_factory(broker.url, "h0104", start=True, wait=False, username="room-h0104")
+        control_factory(broker.url, "h0105", start=True, wait=False, username="h0105")
+    warned = [r.getMessage() for r in caplog.records if "not as the room id" in r.getMessage()]
+    assert len(warned) == 1 and "'room-h0104'" in warned[0] and "username = 'h0104'" in warned[0]
