@@ -52,7 +52,7 @@ demo: setup plugin
 
 # The README's screenshots: the real agent under Xvfb with two monitors, driven with xdotool.
 screenshots: setup plugin
-	ROOMAGENT_SCREENSHOTS=$(CURDIR)/kiosk/screenshots QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m pytest -q tests/e2e tests/plugin
+	ROOMAGENT_SCREENSHOTS=$(CURDIR)/kiosk/screenshots QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m pytest -q tests/e2e tests/plugin tests/fleet/test_browser.py tests/fleet/test_history_browser.py tests/fleet/test_roles_browser.py
 
 bench: setup
 	QTWEBENGINE_DISABLE_SANDBOX=1 $(PY) -m tests.bench

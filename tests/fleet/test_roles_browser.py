@@ -6,7 +6,9 @@ the MQTT client of every room of that building and of no other, and is audited p
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -123,6 +125,8 @@ def test_a_bulk_message_reaches_every_room_of_the_building_and_no_other(as_user,
     expect(page.locator("#bulk-rooms tbody tr td:first-child")).to_have_text(list(MAIN))
     expect(page.locator("#bulk-message")).to_have_text("The building closes at 18:00")
     assert all(len(commands(sim)) == before[rid] for rid, sim in rooms.items())
+    if os.environ.get("ROOMAGENT_SCREENSHOTS"):  # README: `make screenshots`
+        page.screenshot(path=str(Path(os.environ["ROOMAGENT_SCREENSHOTS"]) / "fleet-bulk-confirm.png"))
     page.click("#bulk-confirm")
     expect(page.locator("#bulk-result")).to_have_text("3 rooms: 3 ok.")
     for rid in MAIN:
