@@ -170,6 +170,8 @@ def test_commands_change_state_and_emit_their_events(
     _js(qtbot, session, f"{states}.then(v => window.after = v)")
     qtbot.waitUntil(lambda: _js(qtbot, session, "window.after") is not None, timeout=LOAD_TIMEOUT_MS)
     assert _js(qtbot, session, "[window.before, window.after]") == [False, [True, True, True]]
+    # The page reports each command to the fake server on its own request: wait until all four arrived.
+    qtbot.waitUntil(lambda: len(jitsi_server.log("command")) >= 4, timeout=LOAD_TIMEOUT_MS)
     commands = jitsi_server.log("command")
     assert [(c["name"], c["args"]) for c in commands] == [
         ("toggleAudio", []), ("setTileView", [True]), ("displayName", ["Room H 0104"]), ("setTileView", [True]),
