@@ -7,7 +7,6 @@ page reports what happened in it; ``/_fake/status`` is what that page polls.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from starlette.requests import Request
@@ -17,6 +16,7 @@ from starlette.routing import Route
 from roomagent.demo.fake_bbb_api import ROLES
 from roomagent.demo.fake_bbb_page import logged_out_page
 from roomagent.demo.fake_bbb_state import BbbSession, FakeBbbState
+from roomagent.demo.meeting_server import read_page_event
 
 
 def _state(request: Request) -> FakeBbbState:
@@ -28,16 +28,12 @@ async def _logged_out(request: Request) -> Response:
 
 
 async def _event(request: Request) -> Response:
-    # sendBeacon posts text/plain, fetch posts application/json: read the body either way.
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        return PlainTextResponse("body is not JSON", status_code=400)
-    if not isinstance(body, dict) or not isinstance(body.get("kind"), str) or not body["kind"]:
-        return PlainTextResponse("a JSON object with a 'kind' is required", status_code=400)
+    event = await read_page_event(request)
+    if isinstance(event, Response):
+        return event
+    kind, fields = event
     state = _state(request)
-    kind = body.pop("kind")
-    state.record(kind, state.session(body.get("token")), **body)
+    state.record(kind, state.session(fields.get("token")), **fields)
     return Response(status_code=204)
 
 

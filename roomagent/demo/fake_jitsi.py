@@ -15,7 +15,6 @@ Everything the page does or hears is recorded in a thread-safe log (``app.state.
 from __future__ import annotations
 
 import html
-import json
 import threading
 import time
 from typing import Any
@@ -27,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from roomagent.demo.meeting_server import LoadLog
+from roomagent.demo.meeting_server import LoadLog, read_page_event
 
 #: Id of the local participant in every event payload (the real ones are random hex).
 LOCAL_ID = "local1"
@@ -125,15 +124,11 @@ async def _conference(request: Request) -> Response:
 
 
 async def _event(request: Request) -> Response:
-    # Beacons post text/plain and fetches application/json: read the body either way.
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        return PlainTextResponse("body is not JSON", status_code=400)
-    if not isinstance(body, dict) or not isinstance(body.get("kind"), str) or not body["kind"]:
-        return PlainTextResponse("a JSON object with a 'kind' is required", status_code=400)
-    kind = body.pop("kind")
-    _state(request).record(kind, **body)
+    event = await read_page_event(request)
+    if isinstance(event, Response):
+        return event
+    kind, fields = event
+    _state(request).record(kind, **fields)
     return Response(status_code=204)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 SESSION_COOKIE = "demo_session"
@@ -54,6 +54,20 @@ class LoadLog:
         """Forget every record."""
         with self._lock:
             self._loads.clear()
+
+
+async def read_page_event(request: Request) -> tuple[str, dict[str, Any]] | Response:
+    """A fake client page's ``POST /_fake/event``: ``(kind, fields)``, or the 400 to answer.
+
+    ``sendBeacon`` posts text/plain and ``fetch`` application/json, so the body is read either way."""
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        return PlainTextResponse("body is not JSON", status_code=400)
+    if not isinstance(body, dict) or not isinstance(body.get("kind"), str) or not body["kind"]:
+        return PlainTextResponse("a JSON object with a 'kind' is required", status_code=400)
+    kind = body.pop("kind")
+    return kind, body
 
 
 def meeting_page(name: str, screen: str, session: str) -> str:
