@@ -28,6 +28,11 @@ SCHEMA_VERSION = 1
 LAST_INCIDENTS = 20
 
 
+
+def _id_column() -> sa.Column:
+    """A table's row id: BIGINT on PostgreSQL, INTEGER on SQLite (whose INTEGER PRIMARY KEY is its rowid)."""
+    return sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True)
+
 class HistoryError(Exception):
     """The history database cannot be used; the message says why in the operator's words."""
 
@@ -56,14 +61,14 @@ class Schema:
                              sa.Column("value", sa.String(64), nullable=False))
         self.availability = sa.Table(
             "fleet_availability", md,
-            sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+            _id_column(),
             sa.Column("room", sa.String(64), nullable=False),
             sa.Column("at", sa.Double, nullable=False),
             sa.Column("value", sa.String(16), nullable=False),
             sa.Index("ix_fleet_availability_room_at", "room", "at"))
         self.meetings = sa.Table(
             "fleet_meetings", md,
-            sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+            _id_column(),
             sa.Column("room", sa.String(64), nullable=False),
             sa.Column("platform", sa.String(32), nullable=False),
             sa.Column("host", sa.String(120), nullable=False),
@@ -72,7 +77,7 @@ class Schema:
             sa.Index("ix_fleet_meetings_room_started", "room", "started"))
         self.incidents = sa.Table(
             "fleet_incidents", md,
-            sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+            _id_column(),
             sa.Column("room", sa.String(64), nullable=False),
             sa.Column("kind", sa.String(80), nullable=False),
             sa.Column("text", sa.String(300), nullable=False),
