@@ -23,10 +23,15 @@ a non-zero ``SEQNUM`` among the properties.
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
 import socket
 import struct
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 NETLINK_KOBJECT_UEVENT = 15
 UDEV_GROUP = 2
@@ -78,20 +83,41 @@ def udev_message(properties: dict[str, str], tags: tuple[str, ...] = ()) -> byte
     return header + body
 
 
+#: Held shared by every :class:`FakeUdevd` (senders do not disturb each other: each test follows only its
+#: own tagged devices) and exclusively by a test whose agent follows every capture device on the machine,
+#: as the agent in the sway session does: it must not hear another test's hot-plugs.
+BROADCAST_LOCK = Path(tempfile.gettempdir()) / "roomagent-tests-udev-broadcast.lock"
+
+
+@contextmanager
+def _broadcast_lock(mode: int) -> Iterator[None]:
+    with open(BROADCAST_LOCK, "a") as lock:
+        fcntl.flock(lock, mode)  # released when the file closes
+        yield
+
+
+def no_foreign_devices():
+    """While held, no other test on this machine sends fake device events (a context manager)."""
+    return _broadcast_lock(fcntl.LOCK_EX)
+
+
 class FakeUdevd:
     """Sends device events to every libudev monitor in this network namespace (needs root)."""
 
     def __init__(self) -> None:
         self._sock: socket.socket | None = None
         self._seqnum = itertools.count(int.from_bytes(os.urandom(3), "big") + 1)
+        self._lock = _broadcast_lock(fcntl.LOCK_SH)
 
     def __enter__(self) -> "FakeUdevd":
+        self._lock.__enter__()
         self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_KOBJECT_UEVENT)
         self._sock.bind((0, 0))
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._sock.close()
+        self._lock.__exit__(None, None, None)
 
     def send(self, action: str, properties: dict[str, str]) -> None:
         """Broadcast ``action`` (add, remove, change) for a device with ``properties``."""
