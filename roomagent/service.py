@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import signal
@@ -121,6 +122,8 @@ def run(config: str | None, *, offscreen_dir: str | None = None, windowed: bool 
         snapshots.start()
     systemd = Notifier()
     notifier = install_sigterm_handler(app, app.quit)
+    # `kill -USR1 <agent>` writes every thread's stack to stderr (the journal): a hung agent explains itself.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     log.info("room %s ready: %d screen(s)", profile.room.id, len(profile.screens))
     # READY once the first frame of the keypad is queued: the event loop starts right after this.
     # MAINPID: under the kiosk compositor systemd started sway; the agent is the process that counts.

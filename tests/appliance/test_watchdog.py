@@ -116,6 +116,54 @@ def test_without_a_watchdog_the_agent_only_reports_state(tmp_path, agent_env):
     assert not any("WATCHDOG" in m for m in notify.messages), notify.messages
 
 
+def _queue_full(path: str) -> bool:
+    """True once the notify socket's datagram queue has no room (what the agent's next send meets)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as probe:
+        probe.setblocking(False)
+        try:
+            probe.sendto(b"X-PROBE=1", path)
+        except BlockingIOError:
+            return True
+    return False
+
+
+def test_a_manager_that_stops_reading_never_freezes_the_agent(tmp_path, agent_env):
+    """systemd busy (or a test that stopped listening): the agent's pings fill the notify queue. Before,
+    the next send blocked the agent's GUI thread for good: no repaint, no SIGTERM handled (seen under
+    headless sway: a burst of hot-plug events, each a STATUS line, and the room froze). Now the agent
+    drops what does not fit, still ends cleanly on SIGTERM, and tells where it is on SIGUSR1."""
+    config = tmp_path / "room.toml"
+    config.write_text(ROOM_TOML)
+    notify = NotifySocket(tmp_path)
+    env = {**agent_env, "NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
+    log_path = tmp_path / "agent.log"
+    with log_path.open("w") as log:
+        agent = subprocess.Popen([sys.executable, "-m", "roomagent", "run", "--offscreen", str(tmp_path / "shots"),
+                                  "--config", str(config)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        notify.wait_for("READY", "1")
+        deadline = time.monotonic() + GUARD_S  # nothing is read from here on: the pings fill the queue
+        while not _queue_full(notify.path):
+            assert time.monotonic() < deadline, "the notify queue never filled"
+            time.sleep(0.05)
+        # The agent keeps pinging into the full queue (every 0.1 s); it must stay alive and responsive.
+        agent.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + GUARD_S
+        while "most recent call first" not in log_path.read_text():
+            assert time.monotonic() < deadline, "no stack dump on SIGUSR1"
+            time.sleep(0.05)
+        assert "roomagent/service.py" in log_path.read_text()
+        agent.terminate()
+        assert agent.wait(GUARD_S) == 0, log_path.read_text()[-3000:]
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait(GUARD_S)
+        notify.close()
+
+
 @pytest.mark.parametrize(("environ", "pid", "expected"), [
     ({"NOTIFY_SOCKET": "/run/n", "WATCHDOG_USEC": "30000000"}, 42, 15.0),
     ({"NOTIFY_SOCKET": "/run/n", "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "42"}, 42, 15.0),

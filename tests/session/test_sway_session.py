@@ -91,6 +91,15 @@ def _fake_log(base: str, kind: str) -> list[dict]:
         return json.load(response)
 
 
+def _stacks_of(pid: int) -> None:
+    """Ask a hung agent where it is: SIGUSR1 makes it write every thread's stack into the session log."""
+    try:
+        os.kill(pid, signal.SIGUSR1)
+    except ProcessLookupError:
+        return
+    time.sleep(2)  # the dump is written by the agent's own signal handler; the log is read after this
+
+
 def _image(path: Path):
     from PySide6.QtGui import QImage
 
@@ -219,13 +228,18 @@ def test_room_under_sway_places_every_window_and_joins_from_the_panel(engine, ve
     finally:
         if agent_pid:
             os.kill(agent_pid, signal.SIGTERM)  # systemd's stop: SIGTERM to the MAINPID (KillMode=mixed)
-        log = sway.log() if sway.log_path.exists() else ""
-        (tmp_path / "session.log").write_text(log)  # kept for a look after a failure (work/ is removed)
+        ended = False
         if agent_pid:
             # The agent's exit ends the session by itself (`; exec swaymsg exit` in the generated config).
-            ended = wait_for(lambda: sway._proc.poll() is not None, "sway to end after the agent", guard_s=60)
+            try:
+                ended = wait_for(lambda: sway._proc.poll() is not None, "sway to end after the agent", guard_s=60)
+            except AssertionError:
+                _stacks_of(agent_pid)  # into the log read below, and the failure shows its end
+        log = sway.log() if sway.log_path.exists() else ""
+        (tmp_path / "session.log").write_text(log)  # kept for a look after a failure (work/ is removed)
         sway.stop()
         notify.close()
         shutil.rmtree(work, ignore_errors=True)
-    assert ended and "Traceback" not in log, log[-4000:]
+    assert ended, f"sway did not end after the agent's SIGTERM; the session log ends: {log[-6000:]}"
+    assert "Traceback" not in log, log[-4000:]
     assert "s3cr3t" not in log and code not in log
