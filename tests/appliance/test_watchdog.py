@@ -57,15 +57,21 @@ def agent_env(tmp_path):
     return env
 
 
-def test_agent_pings_from_its_main_loop_and_goes_quiet_when_stopped(tmp_path, agent_env):
+def _start_agent(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen, Path]:
+    """``roomagent run --offscreen`` with the watchdog room; its output goes to the returned log file."""
     config = tmp_path / "room.toml"
     config.write_text(ROOM_TOML)
-    notify = NotifySocket(tmp_path)
-    env = {**agent_env, "NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
     log_path = tmp_path / "agent.log"
     with log_path.open("w") as log:
         agent = subprocess.Popen([sys.executable, "-m", "roomagent", "run", "--offscreen", str(tmp_path / "shots"),
                                   "--config", str(config)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    return agent, log_path
+
+
+def test_agent_pings_from_its_main_loop_and_goes_quiet_when_stopped(tmp_path, agent_env):
+    notify = NotifySocket(tmp_path)
+    agent, log_path = _start_agent(tmp_path, {**agent_env, "NOTIFY_SOCKET": notify.path,
+                                              "WATCHDOG_USEC": str(WATCHDOG_USEC)})
     try:
         ready = notify.wait_for("READY", "1")[0]
         assert ready["MAINPID"] == str(agent.pid)
@@ -134,14 +140,9 @@ def test_a_manager_that_stops_reading_never_freezes_the_agent(tmp_path, agent_en
     the next send blocked the agent's GUI thread for good: no repaint, no SIGTERM handled (seen under
     headless sway: a burst of hot-plug events, each a STATUS line, and the room froze). Now the agent
     drops what does not fit, still ends cleanly on SIGTERM, and tells where it is on SIGUSR1."""
-    config = tmp_path / "room.toml"
-    config.write_text(ROOM_TOML)
     notify = NotifySocket(tmp_path)
-    env = {**agent_env, "NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
-    log_path = tmp_path / "agent.log"
-    with log_path.open("w") as log:
-        agent = subprocess.Popen([sys.executable, "-m", "roomagent", "run", "--offscreen", str(tmp_path / "shots"),
-                                  "--config", str(config)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    agent, log_path = _start_agent(tmp_path, {**agent_env, "NOTIFY_SOCKET": notify.path,
+                                              "WATCHDOG_USEC": str(WATCHDOG_USEC)})
     try:
         notify.wait_for("READY", "1")
         deadline = time.monotonic() + GUARD_S  # nothing is read from here on: the pings fill the queue
