@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from roomagent.demo.bbb_generations import GENERATIONS
 from roomagent.serving import run_in_thread
-from tests.invite.world import Person, World
+from tests.invite.world import REFUSED, Person, World, error_of, refused_caller
 
 
 @pytest.fixture(scope="module", params=list(GENERATIONS))
@@ -31,10 +31,6 @@ def _meeting(world: World) -> tuple[str, Person, Person]:
     return meeting, teacher, student
 
 
-def _error(answer) -> tuple[int, str]:
-    return answer.status_code, answer.json()["error"]["code"]
-
-
 def test_a_moderator_invites_a_room_on_every_generation(gen_world: World) -> None:
     meeting, teacher, _ = _meeting(gen_world)
     answer = gen_world.call("POST", "/invites", teacher, json={"server_id": "uni-a"})
@@ -47,25 +43,10 @@ def test_a_moderator_invites_a_room_on_every_generation(gen_world: World) -> Non
 @pytest.mark.parametrize("who", ["viewer", "no cookie", "forged token", "kicked", "demoted", "ended"])
 def test_everyone_else_is_refused_the_same_way_on_every_generation(gen_world: World, who: str) -> None:
     meeting, teacher, student = _meeting(gen_world)
-    person, cookie = teacher, True
-    if who == "viewer":
-        person = student
-    elif who == "no cookie":
-        cookie = False
-    elif who == "forged token":
-        person = Person(teacher.name, meeting, secrets.token_hex(8), teacher.jsessionid)
-    elif who == "kicked":
-        gen_world.bbb.kick(teacher)
-    elif who == "demoted":
-        gen_world.bbb.set_role(teacher, "VIEWER")
-    elif who == "ended":
-        gen_world.bbb.end(meeting)
+    person, cookie = refused_caller(gen_world, who, meeting, teacher, student)
     before = gen_world.recorder.creations()
     answer = gen_world.call("POST", "/invites", person, cookie=cookie, json={"server_id": "uni-a"})
-    expected = {"viewer": (403, "not_moderator"), "no cookie": (401, "invalid_session"),
-                "forged token": (401, "invalid_session"), "kicked": (403, "not_moderator"),
-                "demoted": (403, "not_moderator"), "ended": (403, "meeting_not_running")}[who]
-    assert _error(answer) == expected, answer.text
+    assert error_of(answer) == REFUSED[who], answer.text
     assert gen_world.recorder.creations() == before
 
 
@@ -94,7 +75,7 @@ def test_a_session_check_in_no_known_shape_is_said_in_words_not_502(broker, answ
     try:
         _, teacher, _ = _meeting(world)
         refused = world.call("GET", "/servers", teacher)
-        assert _error(refused) == (503, "identity_unsupported")
+        assert error_of(refused) == (503, "identity_unsupported")
         assert "roomagent invite check" in refused.json()["error"]["message"]
     finally:
         world.stop()

@@ -13,7 +13,7 @@ import pytest
 
 from roomagent.core.codes import normalize_code
 from tests.invite.room import InvitedRoom
-from tests.invite.world import SECRET, TOKEN_A, World
+from tests.invite.world import REFUSED, SECRET, TOKEN_A, World, error_of, refused_caller
 
 
 def _meeting(world: World, **create: str):
@@ -24,10 +24,6 @@ def _meeting(world: World, **create: str):
     student = world.bbb.join(meeting, "Student Bob", "VIEWER")
     world.bbb.join(meeting, "Dr. Grace (co-moderator)", "MODERATOR")  # a moderator stays when one is removed
     return meeting, teacher, student
-
-
-def _error(answer: httpx.Response) -> tuple[int, str]:
-    return answer.status_code, answer.json()["error"]["code"]
 
 
 def test_a_moderator_gets_a_code_for_a_distinct_room_user(world: World, caplog) -> None:
@@ -69,28 +65,10 @@ def test_servers_come_from_the_default_directory_marked_with_our_tokens(world: W
 @pytest.mark.parametrize("who", ["viewer", "no token", "forged token", "no cookie", "kicked", "demoted", "ended"])
 def test_only_a_moderator_of_a_running_meeting_may_invite(world: World, who: str) -> None:
     meeting, teacher, student = _meeting(world)
-    person, cookie = teacher, True
-    if who == "viewer":
-        person = student
-    elif who == "no token":
-        person = None
-    elif who == "forged token":
-        person = type(teacher)(teacher.name, meeting, secrets.token_hex(8), teacher.jsessionid)
-    elif who == "no cookie":
-        cookie = False  # a session token seen in a screen share, used from another browser
-    elif who == "kicked":
-        world.bbb.kick(teacher)
-    elif who == "demoted":
-        world.bbb.set_role(teacher, "VIEWER")
-    elif who == "ended":
-        world.bbb.end(meeting)
+    person, cookie = refused_caller(world, who, meeting, teacher, student)
     before = world.recorder.creations()
     answer = world.call("POST", "/invites", person, cookie=cookie, json={"server_id": "uni-a"})
-    expected = {"viewer": (403, "not_moderator"), "no token": (401, "invalid_session"),
-                "forged token": (401, "invalid_session"), "no cookie": (401, "invalid_session"),
-                "kicked": (403, "not_moderator"), "demoted": (403, "not_moderator"),
-                "ended": (403, "meeting_not_running")}[who]
-    assert _error(answer) == expected, answer.text
+    assert error_of(answer) == REFUSED[who], answer.text
     assert answer.json()["error"]["message"]
     assert world.recorder.creations() == before  # nothing was created
 
@@ -102,7 +80,7 @@ def test_a_token_of_another_meeting_reaches_only_that_meeting(world: World, brok
     assert world.call("GET", "/room", teacher_b).json() == {"rooms": []}
     answer = world.call("POST", "/room/commands", teacher_b, json={"invite": invite["invite"],
                                                                    "command": {"action": "mute"}})
-    assert _error(answer) == (404, "room_not_found")
+    assert error_of(answer) == (404, "room_not_found")
 
 
 @pytest.mark.parametrize("server_id, expected", [("uni-x", (404, "unknown_server")), ("uni-b", (422, "no_token")),
@@ -111,7 +89,7 @@ def test_an_institution_we_cannot_invite_for_is_refused(world: World, server_id,
     _, teacher, _ = _meeting(world)
     before = world.recorder.creations()
     answer = world.call("POST", "/invites", teacher, json={"server_id": server_id})
-    assert _error(answer) == expected, answer.text
+    assert error_of(answer) == expected, answer.text
     assert world.recorder.creations() == before
 
 
@@ -123,7 +101,7 @@ def test_a_directory_that_is_down_is_said_in_words(broker) -> None:
         _, teacher, _ = _meeting(world)
         for method, path, body in (("GET", "/servers", None), ("POST", "/invites", {"server_id": "uni-a"})):
             answer = world.call(method, path, teacher, json=body)
-            assert _error(answer) == (502, "directory_unavailable"), answer.text
+            assert error_of(answer) == (502, "directory_unavailable"), answer.text
             assert "cannot be reached" in answer.json()["error"]["message"]
     finally:
         world.stop()
@@ -145,7 +123,7 @@ def test_a_huge_body_is_refused_before_it_is_read(world: World) -> None:
     # Streamed without a length: cut off at the limit, with the same answer.
     chunks = (b"x" * 65536 for _ in range(16))  # 1 MB, no Content-Length
     answer = world.call("POST", "/invites", teacher, content=chunks, headers={"Content-Type": "application/json"})
-    assert _error(answer) == (413, "too_large")
+    assert error_of(answer) == (413, "too_large")
     assert world.recorder.creations() == before
 
 
@@ -155,7 +133,7 @@ def test_the_room_is_controlled_through_the_relay_until_it_leaves(world: World, 
     [room] = world.call("GET", "/room", teacher).json()["rooms"]
     assert room["status"] == "waiting" and room["code"] == invite["code"] and room["state"] is None
     command = {"invite": invite["invite"], "command": {"action": "set_layout", "layout": "discussion"}}
-    assert _error(world.call("POST", "/room/commands", teacher, json=command)) == (409, "room_not_joined")
+    assert error_of(world.call("POST", "/room/commands", teacher, json=command)) == (409, "room_not_joined")
     with InvitedRoom(broker.url) as agent:
         agent.redeem(world.directory.url, invite["code"])
         [room] = world.call("GET", "/room", teacher).json()["rooms"]
@@ -165,14 +143,14 @@ def test_the_room_is_controlled_through_the_relay_until_it_leaves(world: World, 
             "action": "set_layout", "layout": "discussion", "meeting": "someone-elses"}}).json()
         assert reply["status"] == "ok" and reply["data"]["layout"] == "discussion"
         assert [c["meeting"] for c in _drain(agent)][-1] == meeting  # the caller cannot choose the meeting
-        assert _error(world.call("POST", "/room/commands", student, json=command)) == (403, "not_moderator")
+        assert error_of(world.call("POST", "/room/commands", student, json=command)) == (403, "not_moderator")
         bad = world.call("POST", "/room/commands", teacher, json={"invite": invite["invite"],
                                                                   "command": {"action": "self_destruct"}})
-        assert _error(bad) == (422, "invalid")
+        assert error_of(bad) == (422, "invalid")
         # The room leaves (its panel's Leave): a command for it is refused in words.
         world.call("POST", "/room/commands", teacher, json={**command, "command": {"action": "leave"}})
         gone = world.call("POST", "/room/commands", teacher, json={**command, "command": {"action": "mute"}})
-        assert _error(gone) == (410, "room_left") and "left" in gone.json()["error"]["message"]
+        assert error_of(gone) == (410, "room_left") and "left" in gone.json()["error"]["message"]
         assert world.call("GET", "/room", teacher).json()["rooms"][0]["status"] == "left"
 
 
@@ -190,7 +168,7 @@ def test_too_many_invitations_are_refused_with_retry_after(broker) -> None:
         for _ in range(2):
             assert world.call("POST", "/invites", teacher, json={"server_id": "uni-a"}).status_code == 201
         answer = world.call("POST", "/invites", teacher, json={"server_id": "uni-a"})
-        assert _error(answer) == (429, "rate_limited") and int(answer.headers["retry-after"]) >= 1
+        assert error_of(answer) == (429, "rate_limited") and int(answer.headers["retry-after"]) >= 1
         assert world.recorder.creations() == 2
     finally:
         world.stop()
@@ -209,7 +187,7 @@ def test_an_expired_code_is_shown_expired_and_refuses_commands(broker) -> None:
         assert room["status"] == "expired" and room["room"] is None
         answer = world.call("POST", "/room/commands", teacher, json={"invite": invite["invite"],
                                                                      "command": {"action": "mute"}})
-        assert _error(answer) == (410, "room_left") and "expired" in answer.json()["error"]["message"]
+        assert error_of(answer) == (410, "room_left") and "expired" in answer.json()["error"]["message"]
         redeem = httpx.get(f"{world.directory.url}/meeting", headers={"Code": invite["code"]})
         assert redeem.status_code == 404  # the room cannot use it either
     finally:

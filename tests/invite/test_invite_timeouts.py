@@ -8,22 +8,16 @@ from __future__ import annotations
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
-
 from roomagent.directory.server.settings import DirectorySettings
 from roomagent.invite.settings import DirectoryTarget
 from tests.invite.room import InvitedRoom
-from tests.invite.world import World
+from tests.invite.world import World, error_of
 
 
 def _meeting(world: World):
     meeting = "lecture-" + secrets.token_hex(3)
     world.bbb.create(meeting)
     return world.bbb.join(meeting, "Prof. Ada", "MODERATOR")
-
-
-def _error(answer: httpx.Response) -> tuple[int, str]:
-    return answer.status_code, answer.json()["error"]["code"]
 
 
 def test_the_invite_service_waits_longer_for_a_command_than_the_relay_waits_for_the_room() -> None:
@@ -40,7 +34,7 @@ def test_a_silent_room_is_a_timeout_with_the_shipped_defaults(world: World, brok
         room.redeem(world.directory.url, invite["code"])
         answer = world.call("POST", "/room/commands", teacher, json={"invite": invite["invite"],
                                                                      "command": {"action": "mute"}})
-        assert _error(answer) == (504, "timeout"), answer.text
+        assert error_of(answer) == (504, "timeout"), answer.text
         assert "did not answer in time" in answer.json()["error"]["message"]
         assert room.next_command()["action"] == "mute"  # it did reach the room
 
@@ -81,7 +75,7 @@ def test_a_directory_without_a_relay_is_a_permanent_error_in_words(broker) -> No
             room.redeem(world.directory.url, invite["code"])
             answer = world.call("POST", "/room/commands", teacher, json={"invite": invite["invite"],
                                                                          "command": {"action": "mute"}})
-            assert _error(answer) == (501, "relay_not_configured"), answer.text
+            assert error_of(answer) == (501, "relay_not_configured"), answer.text
             message = answer.json()["error"]["message"]
             assert "no MQTT broker" in message and "try again" not in message.lower()
             assert "retry-after" not in answer.headers

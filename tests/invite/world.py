@@ -7,6 +7,7 @@ Shared by the invite tests and the end-to-end test; :class:`Bbb` does what BBB's
 
 from __future__ import annotations
 
+import secrets
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,6 +123,40 @@ class Recorder:
         """How many codes were asked for."""
         with self.lock:
             return sum(1 for r in self.requests if r == ("POST", "/meeting"))
+
+
+def error_of(answer: httpx.Response) -> tuple[int, str]:
+    """(HTTP status, error code) of a refusal."""
+    return answer.status_code, answer.json()["error"]["code"]
+
+
+#: Who is refused an invite, and how (the same on every BigBlueButton generation).
+REFUSED = {"viewer": (403, "not_moderator"), "no token": (401, "invalid_session"),
+           "forged token": (401, "invalid_session"), "no cookie": (401, "invalid_session"),
+           "kicked": (403, "not_moderator"), "demoted": (403, "not_moderator"),
+           "ended": (403, "meeting_not_running")}
+
+
+def refused_caller(world: World, who: str, meeting: str, teacher: Person,
+                   student: Person) -> tuple[Person | None, bool]:
+    """The caller of kind ``who`` (a key of :data:`REFUSED`) and whether it sends BBB's session cookie;
+    for "kicked", "demoted" and "ended" the fake BBB is changed first, the teacher stays the caller."""
+    person, cookie = teacher, True
+    if who == "viewer":
+        person = student
+    elif who == "no token":
+        person = None
+    elif who == "forged token":
+        person = Person(teacher.name, meeting, secrets.token_hex(8), teacher.jsessionid)
+    elif who == "no cookie":
+        cookie = False  # a session token seen in a screen share, used from another browser
+    elif who == "kicked":
+        world.bbb.kick(teacher)
+    elif who == "demoted":
+        world.bbb.set_role(teacher, "VIEWER")
+    elif who == "ended":
+        world.bbb.end(meeting)
+    return person, cookie
 
 
 def directory_settings(url: str, mqtt_url: str | None, **overrides: Any) -> DirectorySettings:
