@@ -43,7 +43,7 @@ class Notifier:
             return False
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-                sock.settimeout(wait_s if wait_s > 0 else 0.0)  # 0.0: non-blocking
+                sock.settimeout(max(wait_s, 0.0))  # 0.0: non-blocking
                 sock.sendto("\n".join(fields).encode(), self._address)
         except OSError:  # BlockingIOError and TimeoutError included: the manager is not reading
             return False
